@@ -1,0 +1,372 @@
+/* config.c - the SPANPROF_* environment, read once at start.
+ *
+ * Every variable is read with secure_getenv (ignored in set-uid programs)
+ * and parsed strictly: a bad value gets one "spanprof:" line on stderr and
+ * the default, never an exit. Unknown SPANPROF_* names are reported too, as
+ * they are almost always typos.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sp__config sp__cfg = {
+	.output = SP_DEFAULT_OUTPUT,
+	.max_traces = PROFILER_MAX_TRACES,
+	.buffer_mb = SP_DEFAULT_BUFFER_MB,
+};
+
+/* One line on stderr, written with a single write(2) so that lines from
+ * several threads do not interleave, and so that it works in a handler. */
+static void vwarn(const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof buf, "spanprof: ");
+	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
+	buf[len++] = '\n';
+	ssize_t w = write(STDERR_FILENO, buf, len);
+	(void)w;
+}
+
+void sp__warn(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	errno = e;
+}
+
+void sp__warn_once(atomic_int *flag, const char *fmt, ...)
+{
+	if (atomic_exchange(flag, 1))
+		return;
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	errno = e;
+}
+
+/* ------------------------------------------------------------------------
+ * Glob matching: '*', '?', and '[...]' classes with ranges and '!' or '^'
+ * negation, over bytes. Written here rather than using fnmatch(3), which may
+ * allocate (multibyte locales) and so cannot run in a hook.
+ */
+static bool class_match(const char **pp, unsigned char c)
+{
+	const char *p = *pp + 1; /* after '[' */
+	bool neg = false, hit = false;
+	if (*p == '!' || *p == '^') {
+		neg = true;
+		p++;
+	}
+	bool first = true;
+	while (*p && (*p != ']' || first)) {
+		unsigned char lo = (unsigned char)*p, hi = lo;
+		if (p[1] == '-' && p[2] && p[2] != ']') {
+			hi = (unsigned char)p[2];
+			p += 2;
+		}
+		if (c >= lo && c <= hi)
+			hit = true;
+		p++;
+		first = false;
+	}
+	if (*p != ']') /* unterminated: treat '[' as a literal */
+		return false;
+	*pp = p + 1;
+	return hit != neg;
+}
+
+bool sp__glob_match(const char *pat, const char *s)
+{
+	const char *star_p = NULL, *star_s = NULL;
+	while (*s) {
+		if (*pat == '*') {
+			star_p = ++pat;
+			star_s = s;
+			continue;
+		}
+		if (*pat == '?') {
+			pat++;
+			s++;
+			continue;
+		}
+		if (*pat == '[') {
+			const char *q = pat;
+			if (class_match(&q, (unsigned char)*s)) {
+				pat = q;
+				s++;
+				continue;
+			}
+			if (strchr(pat + 1, ']')) /* a real class that did not match */
+				goto backtrack;
+		}
+		if (*pat == *s) {
+			pat++;
+			s++;
+			continue;
+		}
+	backtrack:
+		if (!star_p)
+			return false;
+		pat = star_p;
+		s = ++star_s;
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
+
+bool sp__globs_match_name(const struct sp__globs *g, const char *name)
+{
+	if (!name || !*name)
+		return false;
+	/* gcc's clones and split parts ("foo.constprop.0", "foo.cold") are the
+	 * function "foo" for the user. */
+	char base[256];
+	const char *dot = strchr(name, '.');
+	const char *alt = NULL;
+	if (dot && dot != name && (size_t)(dot - name) < sizeof base) {
+		memcpy(base, name, (size_t)(dot - name));
+		base[dot - name] = '\0';
+		alt = base;
+	}
+	for (uint32_t i = 0; i < g->nnames; i++) {
+		if (sp__glob_match(g->names[i], name))
+			return true;
+		if (alt && sp__glob_match(g->names[i], alt))
+			return true;
+	}
+	return false;
+}
+
+/* A file: pattern matches the file's base name, or, when it has a '/', the
+ * end of its path ("file:src/grid.c"). */
+bool sp__globs_match_file(const struct sp__globs *g, const char *path)
+{
+	if (!path)
+		return false;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	for (uint32_t i = 0; i < g->nfiles; i++) {
+		const char *pat = g->files[i];
+		if (!strchr(pat, '/')) {
+			if (sp__glob_match(pat, base))
+				return true;
+			continue;
+		}
+		/* Try every suffix of the path that starts after a '/'. */
+		for (const char *p = path; p; p = strchr(p, '/')) {
+			if (*p == '/')
+				p++;
+			if (sp__glob_match(pat, p))
+				return true;
+			if (!*p)
+				break;
+		}
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------------
+ * Parsing
+ */
+static const char *env(const char *name)
+{
+	return secure_getenv(name);
+}
+
+static bool parse_bool(const char *name, const char *v, bool def)
+{
+	if (!v)
+		return def;
+	static const char *yes[] = { "1", "true", "yes", "on" };
+	static const char *no[] = { "0", "false", "no", "off", "" };
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+		if (!strcasecmp(v, yes[i]))
+			return true;
+	for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+		if (!strcasecmp(v, no[i]))
+			return false;
+	sp__warn("%s='%s' is not 0/1/true/false/yes/no/on/off; using %s", name, v, def ? "1" : "0");
+	return def;
+}
+
+static uint32_t parse_uint(const char *name, const char *v, uint32_t lo, uint32_t hi, uint32_t def)
+{
+	if (!v)
+		return def;
+	const char *p = v;
+	uint64_t n = 0;
+	bool ok = *p != '\0';
+	for (; *p && ok; p++) {
+		if (*p < '0' || *p > '9' || n > hi)
+			ok = false;
+		else
+			n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (!ok || n < lo || n > hi) {
+		sp__warn("%s='%s' is not an integer in %u..%u; using %u", name, v, lo, hi, def);
+		return def;
+	}
+	return (uint32_t)n;
+}
+
+/* Split a comma-separated list into name globs and file: globs. Items are
+ * trimmed; empty items are ignored. Memory comes from the arena. */
+static void parse_globs(const char *name, const char *v, struct sp__globs *g)
+{
+	if (!v || !*v)
+		return;
+	size_t n = 1;
+	for (const char *p = v; *p; p++)
+		n += *p == ',';
+	const char **names = sp__arena_alloc(n * sizeof *names);
+	const char **files = sp__arena_alloc(n * sizeof *files);
+	if (!names || !files) {
+		sp__warn("%s: out of memory; ignored", name);
+		return;
+	}
+	const char *p = v;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		const char *s = p;
+		while (len && (*s == ' ' || *s == '\t')) {
+			s++;
+			len--;
+		}
+		while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		if (len > 5 && !strncmp(s, "file:", 5)) {
+			char *item = sp__arena_strndup(s + 5, len - 5);
+			if (item)
+				files[g->nfiles++] = item;
+		} else if (len == 5 && !strncmp(s, "file:", 5)) {
+			sp__warn("%s: 'file:' needs a file name (file:grid.c); ignored", name);
+		} else if (len) {
+			char *item = sp__arena_strndup(s, len);
+			if (item)
+				names[g->nnames++] = item;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	g->names = names;
+	g->files = files;
+}
+
+/* Every variable spanprof reads; anything else starting SPANPROF_ is a typo. */
+static const char *const known[] = {
+	"SPANPROF_ENABLED", "SPANPROF_OUTPUT", "SPANPROF_MAX_TRACES", "SPANPROF_BUFFER_MB",
+	"SPANPROF_TRACE_CALLS", "SPANPROF_TRACE_ALL", "SPANPROF_EXCLUDE", "SPANPROF_CUMULATIVE",
+	"SPANPROF_TRACE", "SPANPROF_ARGS", "SPANPROF_DEBUG",
+};
+
+extern char **environ;
+
+static void check_unknown(void)
+{
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, "SPANPROF_", 9))
+			continue;
+		size_t len = strcspn(*e, "=");
+		bool ok = false;
+		for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+			if (strlen(known[i]) == len && !strncmp(*e, known[i], len))
+				ok = true;
+		if (!ok)
+			sp__warn("unknown variable %.*s ignored (see 'spanprof help env')", (int)len, *e);
+	}
+}
+
+static void output_path(void)
+{
+	const char *v = env("SPANPROF_OUTPUT");
+	if (!v)
+		return;
+	if (!*v) { /* set but empty: no dump at exit */
+		sp__cfg.output = NULL;
+		return;
+	}
+	/* '%' may only introduce %p or %%. */
+	for (const char *p = v; *p; p++) {
+		if (*p != '%')
+			continue;
+		if (p[1] == 'p' || p[1] == '%') {
+			p++;
+			continue;
+		}
+		sp__warn("SPANPROF_OUTPUT='%s': only %%p (pid) and %%%% may follow '%%'; using %s", v,
+			 SP_DEFAULT_OUTPUT);
+		return;
+	}
+	char *copy = sp__arena_strdup(v);
+	if (copy)
+		sp__cfg.output = copy;
+}
+
+static void show(const char *name, const struct sp__globs *g)
+{
+	if (!g->nnames && !g->nfiles)
+		return;
+	char buf[400];
+	size_t n = 0;
+	for (uint32_t i = 0; i < g->nnames && n < sizeof buf - 1; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? "," : "", g->names[i]);
+	for (uint32_t i = 0; i < g->nfiles && n < sizeof buf - 1; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%sfile:%s", n ? "," : "", g->files[i]);
+	sp__warn("  %s=%s", name, buf);
+}
+
+void sp__config_load(void)
+{
+	check_unknown();
+	struct sp__config *c = &sp__cfg;
+	c->debug = parse_bool("SPANPROF_DEBUG", env("SPANPROF_DEBUG"), false);
+	c->max_traces = parse_uint("SPANPROF_MAX_TRACES", env("SPANPROF_MAX_TRACES"), 1,
+				   SP_MAX_TRACES_LIMIT, PROFILER_MAX_TRACES);
+	c->buffer_mb = parse_uint("SPANPROF_BUFFER_MB", env("SPANPROF_BUFFER_MB"), 1, SP_BUFFER_MB_LIMIT,
+				  SP_DEFAULT_BUFFER_MB);
+	output_path();
+	parse_globs("SPANPROF_TRACE_CALLS", env("SPANPROF_TRACE_CALLS"), &c->trace_calls);
+	parse_globs("SPANPROF_TRACE_ALL", env("SPANPROF_TRACE_ALL"), &c->trace_all);
+	parse_globs("SPANPROF_EXCLUDE", env("SPANPROF_EXCLUDE"), &c->exclude);
+	parse_globs("SPANPROF_CUMULATIVE", env("SPANPROF_CUMULATIVE"), &c->cumulative);
+	parse_globs("SPANPROF_TRACE", env("SPANPROF_TRACE"), &c->trace);
+	parse_globs("SPANPROF_ARGS", env("SPANPROF_ARGS"), &c->args);
+	const struct sp__globs *all[] = { &c->trace_calls, &c->trace_all, &c->cumulative, &c->trace,
+					  &c->args };
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+		if (all[i]->nnames || all[i]->nfiles)
+			c->any_globs = true;
+		if (all[i]->nfiles)
+			c->any_files = true;
+	}
+	if (c->exclude.nfiles)
+		c->any_files = true;
+	/* Setting a pattern implies recording, as SPANPROF_ENABLED=1 does. */
+	c->enabled = parse_bool("SPANPROF_ENABLED", env("SPANPROF_ENABLED"), c->any_globs);
+	if (c->debug) {
+		sp__warn("settings: enabled=%d output=%s max_traces=%u buffer_mb=%u", c->enabled,
+			 c->output ? c->output : "(none)", c->max_traces, c->buffer_mb);
+		show("SPANPROF_TRACE_CALLS", &c->trace_calls);
+		show("SPANPROF_TRACE_ALL", &c->trace_all);
+		show("SPANPROF_EXCLUDE", &c->exclude);
+		show("SPANPROF_CUMULATIVE", &c->cumulative);
+		show("SPANPROF_TRACE", &c->trace);
+		show("SPANPROF_ARGS", &c->args);
+	}
+}

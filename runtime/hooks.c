@@ -1,0 +1,162 @@
+/* hooks.c - __cyg_profile_func_enter/exit, called around every function
+ * of a program built with -finstrument-functions. The hot path.
+ *
+ * Off (no pattern set, or recording off): one load of sp__g.hooks and a
+ * branch. On, for a function outside any traced scope: the thread pointer,
+ * one probe of the decision cache, a compare. Inside a scope: the frame
+ * push and one record append, with one clock read at each end.
+ *
+ * Everything unusual goes out of line: the first call on a thread
+ * (sp__thread_attach), the first call of a function (sp__decide), frames
+ * that are not where a plain call would put them (sp__resolve,
+ * sp__exit_slow). The functions that make system calls preserve errno
+ * themselves, so the fast path never touches it. The `busy` flag makes hooks that fire
+ * inside the runtime (a signal handler interrupting a hook, say) return at
+ * once.
+ */
+#include "stack.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+SP_COLD static struct sp__thread *attach_slow(void)
+{
+	int e = errno;
+	struct sp__thread *t = sp__thread_attach();
+	errno = e;
+	return t;
+}
+
+SP_COLD static uint32_t decide_slow(struct sp__thread *t, uintptr_t fn, uint32_t *size)
+{
+	int e = errno;
+	t->busy = 1;
+	uint32_t v = sp__decide(fn, size);
+	t->busy = 0;
+	errno = e;
+	return v;
+}
+
+/* A function-rooted trace's id: the number of the call, per function. */
+SP_COLD static void set_call_id(struct sp__thread *t, uint32_t site)
+{
+	const struct sp__site *s = sp__site_get(site);
+	if (!s)
+		return;
+	uint64_t n = atomic_fetch_add((atomic_uint_fast64_t *)&s->calls, 1) + 1;
+	char tmp[24];
+	int len = 0;
+	do {
+		tmp[len++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	for (int i = 0; i < len; i++)
+		t->id[i] = tmp[len - 1 - i];
+	t->idlen = (uint16_t)len;
+}
+
+
+static void record_enter(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintptr_t sp, uint32_t v,
+			 uint32_t size)
+{
+	if (SP_UNLIKELY(t->overflow)) {
+		t->overflow++;
+		return;
+	}
+	if (t->depth && SP_UNLIKELY(!sp__top_is_parent(&t->frames[t->depth - 1], cs, sp)))
+		sp__resolve(t, cs, sp, true); /* may close frames, and the scope */
+	uint16_t flags = SP_FF_HOOK;
+	struct sp__frame *f;
+	if ((v & SP_FN_EXCL) && !(v & (SP_FN_CALLS | SP_FN_TRACE))) {
+		/* Not a span, but its callees still are, under its parent. */
+		if (!t->scope)
+			return;
+		f = sp__open_pass(t, flags);
+	} else {
+		if (!(v & SP_FN_RECORD) && !t->scope)
+			return;
+		/* Only these may start a trace; a cumulative one needs a parent. */
+		if (!t->depth && !(v & (SP_FN_CALLS | SP_FN_TRACE | SP_FN_SPAN)))
+			return;
+		if (v & SP_FN_CALLS)
+			flags |= SP_FF_SCOPE;
+		if (v & SP_FN_TRACE)
+			flags |= SP_FF_TRACE;
+		if (v & SP_FN_ARGS)
+			flags |= SP_FF_ARGS;
+		f = sp__open(t, v & SP_FN_SITE_MASK, flags, (v & SP_FN_CUMUL) != 0);
+		if (f && t->depth == 1 && f->kind == SP_FRAME_SPAN)
+			set_call_id(t, v & SP_FN_SITE_MASK);
+	}
+	if (SP_UNLIKELY(!f))
+		return;
+	f->fn = fn;
+	f->sp = sp;
+	f->cs = cs;
+	f->fnsize = size;
+	if (flags & SP_FF_SCOPE)
+		t->scope++;
+}
+
+SP_INLINE void hook_enter(uintptr_t fn, uintptr_t cs, uintptr_t sp)
+{
+	struct sp__thread *t = sp__tls;
+	if (SP_UNLIKELY(!t)) {
+		t = attach_slow();
+		if (!t)
+			return;
+	}
+	if (SP_UNLIKELY(t->busy))
+		return;
+	uint32_t size;
+	uint32_t v = sp__cache_get(fn, &size);
+	if (SP_UNLIKELY(!v)) {
+		v = decide_slow(t, fn, &size);
+		if (!v)
+			return;
+	}
+	if (SP_LIKELY(!(v & SP_FN_RECORD)) && !t->scope)
+		return; /* out of scope */
+	t->busy = 1;
+	record_enter(t, fn, cs, sp, v, size);
+	t->busy = 0;
+}
+
+SP_INLINE void hook_exit(uintptr_t fn, uintptr_t sp)
+{
+	struct sp__thread *t = sp__tls;
+	if (SP_UNLIKELY(!t) || SP_UNLIKELY(t->busy) || !t->depth)
+		return;
+	if (SP_UNLIKELY(t->overflow)) {
+		t->overflow--;
+		return;
+	}
+	const struct sp__frame *f = &t->frames[t->depth - 1];
+	if (SP_LIKELY(f->fn == fn && f->sp >= sp)) {
+		sp_ticks_t now = sp__now();
+		t->busy = 1;
+		sp__pop(t, now, false);
+		t->busy = 0;
+		return;
+	}
+	if (f->sp >= sp)
+		return; /* no frame of its own (out of scope, or inlined into the top's activation) */
+	t->busy = 1;
+	sp__exit_slow(t, fn, sp);
+	t->busy = 0;
+}
+
+SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_enter(void *fn, void *call_site)
+{
+	if (SP_LIKELY(!atomic_load_explicit(&sp__g.hooks, memory_order_relaxed)))
+		return;
+	hook_enter((uintptr_t)fn, (uintptr_t)call_site, (uintptr_t)__builtin_dwarf_cfa());
+}
+
+SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_exit(void *fn, void *call_site)
+{
+	(void)call_site;
+	if (SP_LIKELY(!atomic_load_explicit(&sp__g.hooks, memory_order_relaxed)))
+		return;
+	hook_exit((uintptr_t)fn, (uintptr_t)__builtin_dwarf_cfa());
+}

@@ -1,0 +1,213 @@
+/* init.c - start-up, the dump at exit, fork, and the control API.
+ *
+ * The constructor reads the environment once (config.c), picks the clock,
+ * takes the first picture of the loaded modules, and switches recording on
+ * if asked. At normal exit (atexit, also reached by exit() from deep in
+ * the stack) the calling thread's open spans are closed, marked abandoned,
+ * their trace is stored, and the store is written to SPANPROF_OUTPUT if it
+ * holds anything. _exit, abort and fatal signals write nothing.
+ *
+ * After fork the child starts with an empty store and no open span, and
+ * writes its own file: SPANPROF_OUTPUT's %p, or ".PID" appended when the
+ * name has no %p.
+ */
+#include "stack.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sp__global sp__g;
+static bool forked; /* this process is a fork child of the one that started */
+
+void sp__update_hooks(void)
+{
+	atomic_store(&sp__g.hooks, sp__on && sp__cfg.any_globs && !atomic_load(&sp__g.exiting));
+}
+
+/* SPANPROF_OUTPUT with %p and %% expanded; ".PID" added in a fork child
+ * when there is no %p, so parent and child never write the same file. */
+static int output_path(const char *pattern, char *out, size_t size)
+{
+	size_t n = 0;
+	bool pid_used = false;
+	for (const char *p = pattern; *p; p++) {
+		char tmp[24];
+		const char *add = tmp;
+		if (p[0] == '%' && p[1] == 'p') {
+			snprintf(tmp, sizeof tmp, "%ld", (long)getpid());
+			pid_used = true;
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			tmp[0] = '%', tmp[1] = '\0';
+			p++;
+		} else {
+			tmp[0] = *p, tmp[1] = '\0';
+		}
+		size_t len = strlen(add);
+		if (n + len >= size)
+			return -ENAMETOOLONG;
+		memcpy(out + n, add, len);
+		n += len;
+	}
+	out[n] = '\0';
+	if (forked && !pid_used) {
+		int r = snprintf(out + n, size - n, ".%ld", (long)getpid());
+		if (r < 0 || (size_t)r >= size - n)
+			return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static void at_exit(void)
+{
+	atomic_store(&sp__g.exiting, 1);
+	sp__update_hooks(); /* nothing records during the rest of the exit */
+	struct sp__thread *t = sp__tls;
+	if (t && !t->dead && !t->busy && t->depth) {
+		t->busy = 1;
+		sp__close_all(t, SP_TRACE_CLOSED);
+		t->busy = 0;
+	}
+	if (!sp__cfg.output)
+		return;
+	struct sp__store_stats st;
+	sp__store_stats(&st);
+	if (st.committed == st.evicted && st.spans == 0)
+		return; /* nothing stored */
+	char path[PATH_MAX];
+	int rc = output_path(sp__cfg.output, path, sizeof path);
+	if (!rc)
+		rc = sp__dump_write(path);
+	if (rc)
+		sp__warn("cannot write %s: %s", sp__cfg.output, sp_strerror(rc));
+}
+
+static void fork_prepare(void)
+{
+	/* Hold every lock across fork, so the child gets them free. */
+	sp__lock(&sp__site_lock);
+	sp__lock(&sp__mod_lock);
+	sp__lock(&sp__store_lock);
+	sp__store_atfork_prepare();
+	sp__lock(&sp__arena_lock);
+}
+
+static void fork_parent(void)
+{
+	sp__unlock(&sp__arena_lock);
+	sp__store_atfork_parent();
+	sp__unlock(&sp__store_lock);
+	sp__unlock(&sp__mod_lock);
+	sp__unlock(&sp__site_lock);
+}
+
+static void fork_child(void)
+{
+	sp__lock_reset(&sp__arena_lock);
+	sp__lock_reset(&sp__store_lock);
+	sp__lock_reset(&sp__mod_lock);
+	sp__lock_reset(&sp__site_lock);
+	forked = true;
+	sp__g.pid = getpid();
+	sp__thread_fork_child();
+	sp__store_fork_child();
+}
+
+void sp__init(void)
+{
+	if (sp__g.initialized)
+		return;
+	sp__g.pid = getpid();
+	sp__clock_init();
+	sp__config_load();
+	sp__sites_init();
+	sp__store_init();
+	sp__threads_init();
+	sp__modules_scan();
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	atexit(at_exit);
+	if (sp__cfg.any_files) /* read DWARF now, not in a hook */
+		for (uint32_t i = 0; i < sp__module_count(); i++)
+			sp__module_file_lists((int)i, 0);
+	sp__g.initialized = true;
+	sp__on = sp__cfg.enabled;
+	sp__update_hooks();
+}
+
+__attribute__((constructor(102))) static void constructor(void)
+{
+	sp__init();
+}
+
+/* ------------------------------------------------------------------------
+ * Control API
+ */
+SP_API void sp_set_enabled(bool on)
+{
+	sp__on = on;
+	sp__update_hooks();
+}
+
+SP_API bool sp_enabled(void)
+{
+	return sp__on != 0;
+}
+
+SP_API void sp_clear(void)
+{
+	sp__store_clear();
+}
+
+SP_API int sp_dump(const char *path)
+{
+	char buf[PATH_MAX];
+	if (!path) {
+		int rc = output_path(sp__cfg.output ? sp__cfg.output : SP_DEFAULT_OUTPUT, buf, sizeof buf);
+		if (rc)
+			return rc;
+		path = buf;
+	}
+	return sp__dump_write(path);
+}
+
+SP_API const char *sp_strerror(int err)
+{
+	if (err == 0)
+		return "success";
+	return strerror(err < 0 ? -err : err);
+}
+
+SP_API const char *sp_version(void)
+{
+	return SP_VERSION_STRING;
+}
+
+/* ------------------------------------------------------------------------
+ * dlclose: after a library goes, its address range may be reused by the
+ * next one, so the decisions cached for its functions are dropped and the
+ * module list updated. (dlopen needs nothing: unknown addresses trigger a
+ * rescan.) The real dlclose is the next definition after ours.
+ */
+SP_API int dlclose(void *handle)
+{
+	static int (*real)(void *);
+	if (!real) {
+		real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+		if (!real)
+			return -1;
+	}
+	int rc = real(handle);
+	if (rc == 0 && sp__g.initialized) {
+		int e = errno;
+		sp__modules_after_dlclose();
+		sp__cache_flush();
+		errno = e;
+	}
+	return rc;
+}

@@ -1,0 +1,324 @@
+/* internal.h - what the runtime's files share. Not installed.
+ *
+ * Map of the runtime (one job per file):
+ *   hooks.c     __cyg_profile_func_enter/exit: the hot path
+ *   probes.c    the manual API: SP_SPAN & co., data setters, context save/restore
+ *   stack.h/.c  a thread's stack of open spans and its trace being built
+ *   thread.c    per-thread records: creation, thread exit, fork
+ *   store.c     the ring of committed traces, byte budget, eviction
+ *   sites.c     what a record names (probe, function, run-time name) and the
+ *               per-function decision cache the hooks read
+ *   modules.c   loaded executables and libraries, ELF symbol tables
+ *   dwarf_files.c  which functions a source file defines (file:NAME patterns)
+ *   config.c    SPANPROF_* variables, parsed once; glob matching
+ *   clock.c     ticks (TSC / cntvct / clock_gettime) and their calibration
+ *   overhead.c  self-measurement of the cost of a span
+ *   dump.c      the dump writer (docs/FORMAT.md)
+ *   decode.c    record stream -> tree (also compiled into the CLI)
+ *   snapshot.c  the read API
+ *   init.c      constructor, exit dump, control API
+ *
+ * Every function here runs inside someone else's program: no exit, no
+ * abort, no lock held while a trace is built, and nothing on a hook's path
+ * that calls malloc (memory comes from mmap, see mem.c).
+ */
+#ifndef SP_INTERNAL_H
+#define SP_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spanprof.h"
+
+#define SP_HIDDEN __attribute__((visibility("hidden")))
+#define SP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SP_COLD __attribute__((cold, noinline))
+#define SP_INLINE static inline __attribute__((always_inline))
+
+typedef uint64_t sp_ticks_t; /* clock ticks; convert with sp__ticks_to_ns */
+
+/* ------------------------------------------------------------------------
+ * Record stream encoding (docs/FORMAT.md, "The record stream")
+ */
+#define SP_REC_KIND(head) ((head) >> 30)
+#define SP_REC_SPAN 1u
+#define SP_REC_CUMUL 2u
+#define SP_REC_DATA 3u
+#define SP_REC_ABANDONED (1u << 29)
+#define SP_REC_SITE_MASK 0x0fffffffu
+#define SP_DATA_TRUNC (1u << 29)
+#define SP_DATA_TRACE (1u << 28)
+#define SP_DATA_TYPE(head) (((head) >> 24) & 0xfu)
+#define SP_DATA_KEYLEN(head) (((head) >> 16) & 0xffu)
+#define SP_DATA_STRLEN(head) ((head)&0xffffu)
+#define SP_NO_PARENT 0xffffffffu
+#define SP_MAX_SITES (SP_REC_SITE_MASK + 1u)
+
+struct sp__span_rec { /* 24 bytes */
+	uint32_t head;
+	uint32_t parent; /* ordinal */
+	sp_ticks_t t0, t1;
+};
+
+struct sp__cumul_rec { /* 56 bytes */
+	uint32_t head;
+	uint32_t parent;
+	uint64_t count;
+	sp_ticks_t total, min, max;
+	/* used while recording, ignored by readers: */
+	uint32_t child_head; /* slot + 1 of the first cumulative child, 0: none */
+	uint32_t next;       /* slot + 1 of the next sibling cumulative node, 0: none */
+	uint32_t ord;        /* this node's ordinal */
+	uint32_t reserved;
+};
+
+struct sp__data_rec { /* 16 bytes, then key and string bytes, padded to 8 */
+	uint32_t head;
+	uint32_t owner;
+	uint64_t value;
+};
+
+/* ------------------------------------------------------------------------
+ * Memory (mem.c): page-granular, never malloc, safe in signal handlers.
+ */
+SP_HIDDEN size_t sp__page_round(size_t n);
+SP_HIDDEN void *sp__map(size_t size);               /* zeroed; NULL on failure */
+SP_HIDDEN void sp__unmap(void *p, size_t size);
+SP_HIDDEN void *sp__remap(void *p, size_t old_size, size_t new_size); /* NULL: p kept */
+/* A bump arena for things that live as long as the process (strings of
+ * module paths, symbol indexes). Thread-safe. NULL on failure. */
+SP_HIDDEN void *sp__arena_alloc(size_t size);
+SP_HIDDEN char *sp__arena_strdup(const char *s);
+SP_HIDDEN char *sp__arena_strndup(const char *s, size_t n);
+
+/* A spin lock that a signal handler on the thread holding it cannot
+ * deadlock on: sp__lock() then returns false and the caller skips its work.
+ * Critical sections are a few pointer moves. */
+struct sp__lock {
+	atomic_flag flag;
+	unsigned bit; /* this lock's bit in the thread's held mask */
+};
+#define SP_LOCK_INIT(b) { ATOMIC_FLAG_INIT, (b) }
+SP_HIDDEN bool sp__lock(struct sp__lock *l);
+SP_HIDDEN void sp__unlock(struct sp__lock *l);
+SP_HIDDEN void sp__lock_reset(struct sp__lock *l); /* fork child */
+/* The runtime's locks. Order: site or module before arena; store alone. */
+extern SP_HIDDEN struct sp__lock sp__arena_lock, sp__mod_lock, sp__site_lock, sp__store_lock;
+
+/* ------------------------------------------------------------------------
+ * Clock (clock.c)
+ */
+enum sp__clock_source { SP_CLOCK_TSC = 1, SP_CLOCK_CNTVCT = 2, SP_CLOCK_MONOTONIC = 3 };
+extern SP_HIDDEN int sp__clock_counter; /* 1: read the CPU counter */
+SP_HIDDEN sp_ticks_t sp__clock_slow(void);
+SP_HIDDEN void sp__clock_init(void);
+/* Ticks per ns, measured against CLOCK_MONOTONIC over at least 20 ms since
+ * start (waits the rest on first call if needed). */
+SP_HIDDEN double sp__ticks_per_ns(void);
+SP_HIDDEN enum sp__clock_source sp__clock_source(void);
+/* The reference instant: a tick value and the wall/monotonic ns then. */
+SP_HIDDEN void sp__clock_ref(sp_ticks_t *tick, uint64_t *wall_ns, uint64_t *mono_ns);
+SP_HIDDEN uint64_t sp__ticks_to_ns(sp_ticks_t dt);
+SP_HIDDEN uint64_t sp__ticks_to_wall_ns(sp_ticks_t t);
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+SP_INLINE sp_ticks_t sp__now(void)
+{
+	if (SP_LIKELY(sp__clock_counter))
+		return __rdtsc();
+	return sp__clock_slow();
+}
+#elif defined(__aarch64__)
+SP_INLINE sp_ticks_t sp__now(void)
+{
+	if (SP_LIKELY(sp__clock_counter)) {
+		uint64_t v;
+		__asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+		return v;
+	}
+	return sp__clock_slow();
+}
+#else
+SP_INLINE sp_ticks_t sp__now(void) { return sp__clock_slow(); }
+#endif
+
+/* ------------------------------------------------------------------------
+ * Configuration (config.c)
+ */
+struct sp__globs {
+	const char **names; /* function-name globs */
+	uint32_t nnames;
+	const char **files; /* file:NAME globs, NAME only */
+	uint32_t nfiles;
+};
+
+struct sp__config {
+	bool enabled;
+	const char *output; /* NULL: no dump at exit */
+	uint32_t max_traces;
+	uint32_t buffer_mb;
+	bool debug;
+	struct sp__globs trace_calls, trace_all, exclude, cumulative, trace, args;
+	bool any_globs;  /* one of the lists above is set */
+	bool any_files;  /* one of them has a file: pattern */
+};
+extern SP_HIDDEN struct sp__config sp__cfg;
+SP_HIDDEN void sp__config_load(void);
+SP_HIDDEN bool sp__glob_match(const char *pat, const char *s);
+/* Does `name` (a symbol, "foo" or "foo.cold" / "foo.constprop.0") match? */
+SP_HIDDEN bool sp__globs_match_name(const struct sp__globs *g, const char *name);
+SP_HIDDEN bool sp__globs_match_file(const struct sp__globs *g, const char *path);
+SP_HIDDEN void sp__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+SP_HIDDEN void sp__warn_once(atomic_int *flag, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------------
+ * Modules (modules.c)
+ */
+#define SP_MOD_MAIN 1u
+#define SP_MOD_UNLOADED 2u
+#define SP_MAX_MODULES 4096
+
+struct sp__sym {
+	uintptr_t value; /* offset in the file */
+	uint32_t size;
+	uint32_t name;   /* offset in the module's string table */
+};
+
+struct sp__module {
+	const char *path;
+	uintptr_t bias, start, end;
+	uint32_t flags;
+	uint8_t build_id_len;
+	uint8_t build_id[64];
+	/* symbol table, loaded on first need */
+	int sym_state; /* 0 not loaded, 1 loaded, -1 unusable */
+	const struct sp__sym *syms;
+	size_t nsyms;
+	const char *strtab;
+	size_t strtab_len;
+	/* functions defined in source files named by file: patterns */
+	int files_state;
+	uintptr_t *file_fns; /* sorted offsets of matching function entries */
+	uint32_t *file_fn_lists; /* per entry: bitmask of the config lists that matched */
+	size_t nfile_fns;
+};
+
+SP_HIDDEN void sp__modules_scan(void);
+/* The module containing `addr`, or -1 (rescans once if no module does). */
+SP_HIDDEN int sp__module_find(uintptr_t addr);
+SP_HIDDEN struct sp__module *sp__module_get(int index);
+SP_HIDDEN uint32_t sp__module_count(void);
+/* Symbol name and size of the function at `addr` in module `mi`. */
+SP_HIDDEN const char *sp__module_symbol(int mi, uintptr_t addr, uint32_t *size);
+/* Bitmask of config lists (SP_LIST_*) whose file: patterns name the source
+ * file defining the function at `addr`. */
+SP_HIDDEN uint32_t sp__module_file_lists(int mi, uintptr_t addr);
+SP_HIDDEN void sp__modules_after_dlclose(void);
+
+/* dwarf_files.c: entry offsets of the functions whose DW_AT_decl_file
+ * matches one of the file: patterns; fills m->file_fns. */
+SP_HIDDEN void sp__dwarf_file_functions(struct sp__module *m);
+
+/* Which config list matched (bitmask). */
+#define SP_LIST_TRACE_CALLS 1u
+#define SP_LIST_TRACE_ALL 2u
+#define SP_LIST_EXCLUDE 4u
+#define SP_LIST_CUMULATIVE 8u
+#define SP_LIST_TRACE 16u
+#define SP_LIST_ARGS 32u
+
+/* ------------------------------------------------------------------------
+ * Sites and the decision cache (sites.c)
+ */
+enum sp__site_kind { SP_SITE_FUNC = 1, SP_SITE_PROBE = 2, SP_SITE_NAME = 3 };
+
+struct sp__site {
+	uint8_t kind;
+	uint32_t module;  /* FUNC */
+	uintptr_t addr;   /* FUNC */
+	uint32_t size;    /* FUNC */
+	const char *name; /* FUNC: symbol (may be NULL); PROBE, NAME: the name */
+	const struct sp_srcloc *loc; /* PROBE */
+	atomic_uint_fast64_t calls;  /* traces this site started (ids) */
+};
+
+/* Decision bits in a cache value; the low 26 bits are the site id. */
+#define SP_FN_SITE_MASK 0x03ffffffu
+#define SP_FN_SPAN (1u << 26)  /* trace_all / args: a span wherever called */
+#define SP_FN_CALLS (1u << 27) /* trace_calls root */
+#define SP_FN_TRACE (1u << 28) /* trace root */
+#define SP_FN_CUMUL (1u << 29) /* cumulative */
+#define SP_FN_EXCL (1u << 30)  /* never a span */
+#define SP_FN_ARGS (1u << 31)  /* capture arguments */
+#define SP_FN_RECORD (SP_FN_SPAN | SP_FN_CALLS | SP_FN_TRACE | SP_FN_CUMUL | SP_FN_ARGS)
+
+struct sp__centry {
+	_Atomic uintptr_t key; /* function address, 0: empty */
+	uint32_t val;
+	uint32_t size; /* function size from the symbol table, 0: unknown */
+};
+
+struct sp__ctable {
+	uint32_t mask;
+	uint32_t used;
+	struct sp__centry e[];
+};
+
+extern SP_HIDDEN struct sp__ctable *_Atomic sp__ctab;
+
+/* The decision for function `fn`, or 0 when it was never seen. */
+SP_INLINE uint32_t sp__cache_get(uintptr_t fn, uint32_t *size)
+{
+	struct sp__ctable *tab = atomic_load_explicit(&sp__ctab, memory_order_acquire);
+	uint32_t i = (uint32_t)((fn * 0x9e3779b97f4a7c15ull) >> 40) & tab->mask;
+	for (;;) {
+		uintptr_t k = atomic_load_explicit(&tab->e[i].key, memory_order_acquire);
+		if (SP_LIKELY(k == fn)) {
+			*size = tab->e[i].size;
+			return tab->e[i].val;
+		}
+		if (k == 0)
+			return 0;
+		i = (i + 1) & tab->mask;
+	}
+}
+
+SP_HIDDEN void sp__sites_init(void);
+/* Decide for a function seen for the first time: match it against the
+ * patterns, give it a site, cache the result. 0 if it cannot be decided now
+ * (re-entered from a signal handler: the call is just not recorded). */
+SP_HIDDEN uint32_t sp__decide(uintptr_t fn, uint32_t *size);
+SP_HIDDEN uint32_t sp__site_for_probe(struct sp_srcloc *loc); /* 0 on failure */
+SP_HIDDEN uint32_t sp__site_for_name(const char *name);       /* 0 on failure */
+SP_HIDDEN uint32_t sp__site_count(void);
+SP_HIDDEN const struct sp__site *sp__site_get(uint32_t id);  /* NULL if out of range */
+SP_HIDDEN const char *sp__site_name(uint32_t id);            /* never NULL */
+SP_HIDDEN void sp__cache_flush(void);                         /* after dlclose */
+
+/* ------------------------------------------------------------------------
+ * Global state
+ */
+struct sp__global {
+	atomic_int hooks; /* hooks record: recording on and some pattern set */
+	bool initialized;
+	pid_t pid;
+	atomic_int exiting;
+	atomic_uint_fast64_t spans_dropped; /* byte budget, all traces */
+	atomic_uint_fast64_t traces_lost;   /* could not be stored at all */
+};
+extern SP_HIDDEN struct sp__global sp__g;
+SP_HIDDEN void sp__update_hooks(void);
+SP_HIDDEN int sp__dump_write(const char *path); /* 0 or -errno */
+SP_HIDDEN void sp__init(void);
+
+#endif

@@ -1,0 +1,375 @@
+/* probes.c - the manual API: SP_TRACE, SP_SPAN, SP_SCOPE, SP_CUMULATIVE,
+ * data setters, and moving a stack of spans between threads or stacks.
+ *
+ * The macros in spanprof.h test sp__on inline and call here only when
+ * recording. A probe's frame records its caller's stack pointer, like a
+ * hook's, so that manual and hook spans nest in one tree and a frame left
+ * open by a longjmp is closed by the next probe that notices it.
+ *
+ * An sp__scope handle carries the depth and serial of its frame: ending a
+ * span closes whatever is still open above it (marked abandoned) and then
+ * it; ending a span that is already gone does nothing.
+ */
+#include "stack.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+volatile int sp__on;
+
+#define CTX_MAGIC 0x73706378u
+
+struct sp_context {
+	uint32_t magic;
+	uint64_t tid;
+	struct sp__frame *frames;
+	uint32_t depth, cap, scope, cumul, serial, nrec;
+	uint8_t *buf;
+	size_t pos, room, bufsize;
+	uint64_t dropped, iterations, trace_tid;
+	uint32_t trace_flags;
+	uint16_t idlen;
+	char id[SP_MAX_NAME_LEN + 1];
+};
+
+static struct sp__thread *thread(void)
+{
+	struct sp__thread *t = sp__tls;
+	if (SP_UNLIKELY(!t)) {
+		int e = errno;
+		t = sp__thread_attach();
+		errno = e;
+	}
+	return t && !t->busy ? t : NULL;
+}
+
+static void set_id(struct sp__thread *t, const char *id)
+{
+	size_t n = id ? strnlen(id, SP_MAX_NAME_LEN) : 0;
+	if (n)
+		memcpy(t->id, id, n);
+	t->idlen = (uint16_t)n;
+}
+
+/* Open a manual frame for `site` below the caller at (pc, sp). */
+static sp__scope open_manual(struct sp__thread *t, uint32_t site, uint16_t flags, bool cumul, uintptr_t pc,
+			     uintptr_t sp)
+{
+	sp__scope s = { 0, 0, 1, 0 };
+	if (!site)
+		return s;
+	if (t->depth && !sp__top_is_parent(&t->frames[t->depth - 1], pc, sp))
+		sp__resolve(t, pc, sp, false);
+	if (cumul && !t->depth)
+		return s; /* a cumulative node needs a parent */
+	struct sp__frame *f = sp__open(t, site, flags, cumul);
+	if (!f) {
+		t->overflow--; /* only hooks count enters past the limit */
+		return s;
+	}
+	f->sp = sp;
+	f->cs = pc;
+	s.depth = t->depth;
+	s.serial = f->serial;
+	s.active = 1;
+	return s;
+}
+
+SP_API sp__scope sp__span_begin(struct sp_srcloc *loc)
+{
+	sp__scope s = { 0, 0, 1, 0 };
+	struct sp__thread *t = thread();
+	if (!t || !loc)
+		return s;
+	t->busy = 1;
+	uint32_t site = __atomic_load_n(&loc->id, __ATOMIC_ACQUIRE);
+	if (SP_UNLIKELY(!site))
+		site = sp__site_for_probe(loc);
+	s = open_manual(t, site, 0, false, (uintptr_t)__builtin_return_address(0),
+			(uintptr_t)__builtin_dwarf_cfa());
+	t->busy = 0;
+	return s;
+}
+
+SP_API sp__scope sp__cumulative_begin(struct sp_srcloc *loc)
+{
+	sp__scope s = { 0, 0, 1, 0 };
+	struct sp__thread *t = thread();
+	if (!t || !loc)
+		return s;
+	t->busy = 1;
+	uint32_t site = __atomic_load_n(&loc->id, __ATOMIC_ACQUIRE);
+	if (SP_UNLIKELY(!site))
+		site = sp__site_for_probe(loc);
+	s = open_manual(t, site, 0, true, (uintptr_t)__builtin_return_address(0),
+			(uintptr_t)__builtin_dwarf_cfa());
+	t->busy = 0;
+	return s;
+}
+
+/* A trace begun inside an open span is a child span of it, with its id as
+ * data, as a command that calls another command. */
+static sp__scope trace_begin(struct sp__thread *t, const char *name, const char *id, uintptr_t pc,
+			     uintptr_t sp)
+{
+	uint32_t site = sp__site_for_name(name);
+	bool nested = t->depth > 0;
+	sp__scope s = open_manual(t, site, SP_FF_TRACE, false, pc, sp);
+	if (!s.active)
+		return s;
+	if (!nested)
+		set_id(t, id);
+	else if (id && *id && t->frames[t->depth - 1].kind == SP_FRAME_SPAN)
+		sp__add_data(t, t->frames[t->depth - 1].ord, false, SP_VALUE_STR, "id", 0, id);
+	return s;
+}
+
+SP_API sp__scope sp__trace_begin_scope(const char *name, const char *id)
+{
+	sp__scope s = { 0, 0, 1, 0 };
+	struct sp__thread *t = thread();
+	if (!t)
+		return s;
+	t->busy = 1;
+	s = trace_begin(t, name, id, (uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_dwarf_cfa());
+	t->busy = 0;
+	return s;
+}
+
+SP_API void sp__scope_end(sp__scope *s)
+{
+	sp_ticks_t now = sp__now();
+	s->active = 0;
+	struct sp__thread *t = sp__tls;
+	if (!t || t->busy || s->depth == 0 || s->depth > t->depth ||
+	    t->frames[s->depth - 1].serial != s->serial)
+		return; /* already closed (by a longjmp seen since, or an outer end) */
+	t->busy = 1;
+	sp__pop_to(t, s->depth, now, true);
+	sp__pop(t, now, false);
+	t->busy = 0;
+}
+
+SP_API void sp_trace_begin(const char *name, const char *id)
+{
+	if (!sp__on)
+		return;
+	struct sp__thread *t = thread();
+	if (!t)
+		return;
+	t->busy = 1;
+	sp__scope s = trace_begin(t, name, id, (uintptr_t)__builtin_return_address(0),
+				  (uintptr_t)__builtin_dwarf_cfa());
+	/* Not tied to a C scope: it may end in another function, or on another
+	 * thread, so its stack pointer must never make it look dead. */
+	if (s.active)
+		t->frames[s.depth - 1].sp = SP_SP_UNKNOWN;
+	t->busy = 0;
+}
+
+SP_API void sp_trace_end(void)
+{
+	sp_ticks_t now = sp__now();
+	struct sp__thread *t = sp__tls;
+	if (!t || t->busy)
+		return;
+	uint32_t i = t->depth;
+	while (i > 0 && !(t->frames[i - 1].flags & SP_FF_TRACE))
+		i--;
+	if (!i)
+		return;
+	t->busy = 1;
+	sp__pop_to(t, i, now, true);
+	sp__pop(t, now, false);
+	t->busy = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Data
+ */
+SP_API sp_span *sp_current_span(void)
+{
+	struct sp__thread *t = sp__tls;
+	if (!sp__on || !t || !t->depth)
+		return NULL;
+	uint32_t owner = t->frames[t->depth - 1].owner;
+	return owner == SP_NONE ? NULL : (sp_span *)&t->frames[owner];
+}
+
+static void span_set(sp_span *span, const char *key, sp_value_type type, uint64_t num, const char *str)
+{
+	struct sp__thread *t = sp__tls;
+	if (!span || !key || !t || t->busy || !t->depth)
+		return;
+	uintptr_t p = (uintptr_t)span, base = (uintptr_t)t->frames;
+	if (p < base || p >= base + (size_t)t->depth * sizeof(struct sp__frame) ||
+	    (p - base) % sizeof(struct sp__frame))
+		return; /* stale, or another thread's */
+	const struct sp__frame *f = (const struct sp__frame *)p;
+	if (f->kind != SP_FRAME_SPAN)
+		return;
+	t->busy = 1;
+	sp__add_data(t, f->ord, false, type, key, num, str);
+	t->busy = 0;
+}
+
+SP_API void sp_span_set_i64(sp_span *s, const char *key, int64_t v)
+{
+	span_set(s, key, SP_VALUE_I64, (uint64_t)v, NULL);
+}
+
+SP_API void sp_span_set_u64(sp_span *s, const char *key, uint64_t v)
+{
+	span_set(s, key, SP_VALUE_U64, v, NULL);
+}
+
+SP_API void sp_span_set_f64(sp_span *s, const char *key, double v)
+{
+	uint64_t bits;
+	memcpy(&bits, &v, 8);
+	span_set(s, key, SP_VALUE_F64, bits, NULL);
+}
+
+SP_API void sp_span_set_str(sp_span *s, const char *key, const char *v)
+{
+	span_set(s, key, SP_VALUE_STR, 0, v);
+}
+
+SP_API void sp_span_set_bool(sp_span *s, const char *key, bool v)
+{
+	span_set(s, key, SP_VALUE_BOOL, v ? 1 : 0, NULL);
+}
+
+/* Trace-level data goes to the innermost trace: the whole trace when it is
+ * the outermost one (or an implicit trace), else the nested trace's span. */
+static void trace_set(const char *key, sp_value_type type, uint64_t num, const char *str)
+{
+	struct sp__thread *t = sp__tls;
+	if (!key || !t || t->busy || !t->depth)
+		return;
+	uint32_t i = t->depth;
+	while (i > 1 && !(t->frames[i - 1].flags & SP_FF_TRACE))
+		i--;
+	const struct sp__frame *f = &t->frames[i - 1];
+	if (f->kind != SP_FRAME_SPAN)
+		return;
+	t->busy = 1;
+	sp__add_data(t, f->ord, i == 1, type, key, num, str);
+	t->busy = 0;
+}
+
+SP_API void sp_trace_set_i64(const char *key, int64_t v)
+{
+	trace_set(key, SP_VALUE_I64, (uint64_t)v, NULL);
+}
+
+SP_API void sp_trace_set_u64(const char *key, uint64_t v)
+{
+	trace_set(key, SP_VALUE_U64, v, NULL);
+}
+
+SP_API void sp_trace_set_f64(const char *key, double v)
+{
+	uint64_t bits;
+	memcpy(&bits, &v, 8);
+	trace_set(key, SP_VALUE_F64, bits, NULL);
+}
+
+SP_API void sp_trace_set_str(const char *key, const char *v)
+{
+	trace_set(key, SP_VALUE_STR, 0, v);
+}
+
+SP_API void sp_trace_set_bool(const char *key, bool v)
+{
+	trace_set(key, SP_VALUE_BOOL, v ? 1 : 0, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Context: move a thread's open spans into a handle and back.
+ */
+SP_API sp_context *sp_context_save(void)
+{
+	struct sp__thread *t = sp__tls;
+	if (!t || t->busy || !t->depth || t->overflow)
+		return NULL;
+	struct sp_context *c = malloc(sizeof *c);
+	if (!c)
+		return NULL;
+	c->magic = CTX_MAGIC;
+	c->tid = t->tid;
+	c->frames = t->frames;
+	c->depth = t->depth;
+	c->cap = t->cap;
+	c->scope = t->scope;
+	c->cumul = t->cumul;
+	c->serial = t->serial;
+	c->nrec = t->nrec;
+	c->buf = t->buf;
+	c->pos = t->pos;
+	c->room = t->room;
+	c->bufsize = t->bufsize;
+	c->dropped = t->dropped;
+	c->iterations = t->iterations;
+	c->trace_tid = t->trace_tid;
+	c->trace_flags = t->trace_flags;
+	c->idlen = t->idlen;
+	memcpy(c->id, t->id, t->idlen);
+	/* The thread starts afresh; its next span allocates new buffers. */
+	t->frames = NULL;
+	t->cap = t->depth = t->scope = t->cumul = t->nrec = 0;
+	t->buf = NULL;
+	t->pos = t->room = t->bufsize = 0;
+	t->dropped = t->iterations = 0;
+	t->idlen = 0;
+	return c;
+}
+
+SP_API int sp_context_restore(sp_context *c)
+{
+	if (!c)
+		return 0;
+	if (c->magic != CTX_MAGIC)
+		return -EINVAL;
+	struct sp__thread *t = sp__tls;
+	if (!t) {
+		int e = errno;
+		t = sp__thread_attach();
+		errno = e;
+		if (!t)
+			return -ENOMEM;
+	}
+	if (t->busy || t->depth)
+		return -EBUSY;
+	if (t->buf) {
+		sp__unmap(t->buf, t->bufsize);
+		sp__budget_release(t->bufsize);
+	}
+	sp__unmap(t->frames, (size_t)t->cap * sizeof *t->frames);
+	t->frames = c->frames;
+	t->depth = c->depth;
+	t->cap = c->cap;
+	t->scope = c->scope;
+	t->cumul = c->cumul;
+	/* Serials go on from the larger of the two, so no stale handle of
+	 * either side matches a new frame by accident. */
+	t->serial = c->serial > t->serial ? c->serial : t->serial;
+	t->nrec = c->nrec;
+	t->buf = c->buf;
+	t->pos = c->pos;
+	t->room = c->room;
+	t->bufsize = c->bufsize;
+	t->dropped = c->dropped;
+	t->iterations = c->iterations;
+	t->trace_tid = c->trace_tid;
+	t->trace_flags = c->trace_flags;
+	t->idlen = c->idlen;
+	memcpy(t->id, c->id, c->idlen);
+	if (c->tid != t->tid) /* another thread's stack: its addresses mean nothing here */
+		for (uint32_t i = 0; i < t->depth; i++)
+			t->frames[i].sp = SP_SP_UNKNOWN;
+	c->magic = 0;
+	free(c);
+	return 0;
+}

@@ -1,0 +1,315 @@
+/* sites.c - what a record names, and what the hooks decided per function.
+ *
+ * A site is a probe in the source (SP_SPAN & co.), an instrumented function,
+ * or a name given at run time (sp_trace_begin). Records store a 28-bit site
+ * id; the dump's SITES section lists them (docs/FORMAT.md).
+ *
+ * The decision cache maps a function address to its decision bits and site
+ * id. It is filled once per function, on its first call (sp__decide: symbol
+ * lookup and glob matching, under a lock); afterwards the hooks read it
+ * without lock, malloc or matching: an open-addressing table whose keys are
+ * published with release stores. A full table is replaced by a bigger copy;
+ * old tables are never freed, since a hook may still be reading one.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#define SITE_CHUNK 4096u
+#define MAX_SITES (1u << 24)
+#define CACHE_INITIAL 16384u
+#define NAMES_SIZE 131072u /* slots of the name table; at most half used */
+#define MAX_NAMES (NAMES_SIZE / 2)
+
+struct sp__ctable *_Atomic sp__ctab;
+
+struct sp__lock sp__site_lock = SP_LOCK_INIT(1u << 2);
+static struct sp__site *chunks[MAX_SITES / SITE_CHUNK];
+static _Atomic uint32_t nsites;
+static uint32_t other_name_site; /* the name used once the name table is full */
+
+struct name_slot {
+	_Atomic uint64_t hash; /* 0: empty */
+	uint32_t site;
+};
+static struct name_slot *names;
+static uint32_t nnames;
+
+static struct sp__ctable *ctable_new(uint32_t size)
+{
+	struct sp__ctable *t = sp__map(sizeof *t + (size_t)size * sizeof t->e[0]);
+	if (t)
+		t->mask = size - 1;
+	return t;
+}
+
+/* A table that is never written, for hooks that run before init. */
+static struct {
+	struct sp__ctable t;
+	struct sp__centry e[1];
+} empty_table;
+
+void sp__sites_init(void)
+{
+	struct sp__ctable *t = ctable_new(CACHE_INITIAL);
+	atomic_store(&sp__ctab, t ? t : &empty_table.t);
+	names = sp__map((size_t)NAMES_SIZE * sizeof *names);
+}
+
+__attribute__((constructor(101))) static void early(void)
+{
+	/* sp__cache_get must always find a table. */
+	if (!atomic_load(&sp__ctab))
+		atomic_store(&sp__ctab, &empty_table.t);
+}
+
+uint32_t sp__site_count(void)
+{
+	return atomic_load_explicit(&nsites, memory_order_acquire);
+}
+
+const struct sp__site *sp__site_get(uint32_t id)
+{
+	if (id == 0 || id > sp__site_count())
+		return NULL;
+	return &chunks[(id - 1) / SITE_CHUNK][(id - 1) % SITE_CHUNK];
+}
+
+const char *sp__site_name(uint32_t id)
+{
+	const struct sp__site *s = sp__site_get(id);
+	return s && s->name ? s->name : "?";
+}
+
+/* Append a site; called with site_lock held. 0 when full. */
+static uint32_t site_new(const struct sp__site *proto)
+{
+	uint32_t n = atomic_load(&nsites);
+	if (n + 1 >= MAX_SITES)
+		return 0;
+	uint32_t c = n / SITE_CHUNK;
+	if (!chunks[c]) {
+		chunks[c] = sp__map(SITE_CHUNK * sizeof(struct sp__site));
+		if (!chunks[c])
+			return 0;
+	}
+	struct sp__site *s = &chunks[c][n % SITE_CHUNK];
+	s->kind = proto->kind;
+	s->module = proto->module;
+	s->addr = proto->addr;
+	s->size = proto->size;
+	s->name = proto->name;
+	s->loc = proto->loc;
+	atomic_store(&s->calls, 0);
+	atomic_store_explicit(&nsites, n + 1, memory_order_release);
+	return n + 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Decision cache
+ */
+static void ctable_put(struct sp__ctable *t, uintptr_t fn, uint32_t val, uint32_t size)
+{
+	uint32_t i = (uint32_t)((fn * 0x9e3779b97f4a7c15ull) >> 40) & t->mask;
+	while (atomic_load_explicit(&t->e[i].key, memory_order_relaxed))
+		i = (i + 1) & t->mask;
+	t->e[i].val = val;
+	t->e[i].size = size;
+	atomic_store_explicit(&t->e[i].key, fn, memory_order_release);
+	t->used++;
+}
+
+/* Insert with site_lock held; grows the table past half full. */
+static void cache_insert(uintptr_t fn, uint32_t val, uint32_t size)
+{
+	struct sp__ctable *t = atomic_load(&sp__ctab);
+	if (t == &empty_table.t)
+		return;
+	if ((t->used + 1) * 2 > t->mask + 1) {
+		struct sp__ctable *n = ctable_new((t->mask + 1) * 2);
+		if (!n)
+			return; /* not cached: decided again next time */
+		for (uint32_t i = 0; i <= t->mask; i++) {
+			uintptr_t k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed);
+			if (k)
+				ctable_put(n, k, t->e[i].val, t->e[i].size);
+		}
+		atomic_store_explicit(&sp__ctab, n, memory_order_release);
+		t = n;
+	}
+	ctable_put(t, fn, val, size);
+}
+
+/* After a dlclose: rebuild the table without the functions of unloaded
+ * modules, whose addresses may now belong to another library. */
+void sp__cache_flush(void)
+{
+	if (!sp__lock(&sp__site_lock))
+		return;
+	struct sp__ctable *t = atomic_load(&sp__ctab);
+	if (t != &empty_table.t) {
+		struct sp__ctable *n = ctable_new(t->mask + 1);
+		if (n) {
+			for (uint32_t i = 0; i <= t->mask; i++) {
+				uintptr_t k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed);
+				if (!k)
+					continue;
+				const struct sp__site *s = sp__site_get(t->e[i].val & SP_FN_SITE_MASK);
+				const struct sp__module *m = s ? sp__module_get((int)s->module) : NULL;
+				if (m && !(m->flags & SP_MOD_UNLOADED))
+					ctable_put(n, k, t->e[i].val, t->e[i].size);
+			}
+			atomic_store_explicit(&sp__ctab, n, memory_order_release);
+		}
+	}
+	sp__unlock(&sp__site_lock);
+}
+
+static uint32_t decide_flags(const char *name, uint32_t files)
+{
+	const struct sp__config *c = &sp__cfg;
+	uint32_t f = 0;
+	if ((files & SP_LIST_TRACE_CALLS) || sp__globs_match_name(&c->trace_calls, name))
+		f |= SP_FN_CALLS;
+	if ((files & SP_LIST_TRACE_ALL) || sp__globs_match_name(&c->trace_all, name))
+		f |= SP_FN_SPAN;
+	if ((files & SP_LIST_TRACE) || sp__globs_match_name(&c->trace, name))
+		f |= SP_FN_TRACE;
+	if ((files & SP_LIST_CUMULATIVE) || sp__globs_match_name(&c->cumulative, name))
+		f |= SP_FN_CUMUL;
+	if ((files & SP_LIST_ARGS) || sp__globs_match_name(&c->args, name))
+		f |= SP_FN_ARGS | SP_FN_SPAN;
+	if ((files & SP_LIST_EXCLUDE) || sp__globs_match_name(&c->exclude, name)) {
+		/* Excluding wins over trace_all, args and the trace_calls scope;
+		 * a function named as a trace or trace_calls root stays one. */
+		f |= SP_FN_EXCL;
+		f &= ~(SP_FN_SPAN | SP_FN_ARGS | SP_FN_CUMUL);
+	}
+	return f;
+}
+
+uint32_t sp__decide(uintptr_t fn, uint32_t *size)
+{
+	/* The slow work (module scan, symbol table, DWARF for file:) happens
+	 * before taking the lock; two threads may both do it for one
+	 * function, and the second one then finds the first one's entry. */
+	int mi = sp__module_find(fn);
+	uint32_t sz = 0;
+	const char *name = mi >= 0 ? sp__module_symbol(mi, fn, &sz) : NULL;
+	uint32_t files = mi >= 0 ? sp__module_file_lists(mi, fn) : 0;
+	uint32_t flags = decide_flags(name, files);
+	if (!sp__lock(&sp__site_lock))
+		return 0;
+	uint32_t v = sp__cache_get(fn, size);
+	if (!v) {
+		struct sp__site proto = {
+			.kind = SP_SITE_FUNC, .module = mi >= 0 ? (uint32_t)mi : UINT32_MAX,
+			.addr = fn, .size = sz, .name = name,
+		};
+		uint32_t id = site_new(&proto);
+		if (id) {
+			v = id | flags;
+			*size = sz;
+			cache_insert(fn, v, sz);
+		}
+	}
+	sp__unlock(&sp__site_lock);
+	return v;
+}
+
+/* ------------------------------------------------------------------------
+ * Probe sites. The strings are copied: the probe may live in a library
+ * that is dlclose'd before the dump is written.
+ */
+uint32_t sp__site_for_probe(struct sp_srcloc *loc)
+{
+	uint32_t id = __atomic_load_n(&loc->id, __ATOMIC_ACQUIRE);
+	if (id)
+		return id;
+	const char *name = sp__arena_strdup(loc->name ? loc->name : "?");
+	const char *func = sp__arena_strdup(loc->func ? loc->func : "");
+	const char *file = sp__arena_strdup(loc->file ? loc->file : "");
+	if (!name || !func || !file || !sp__lock(&sp__site_lock))
+		return 0;
+	id = __atomic_load_n(&loc->id, __ATOMIC_ACQUIRE);
+	if (!id) {
+		struct sp_srcloc *copy = sp__arena_alloc(sizeof *copy);
+		if (copy) {
+			*copy = (struct sp_srcloc){ name, func, file, loc->line, 0 };
+			struct sp__site proto = { .kind = SP_SITE_PROBE, .name = name, .loc = copy };
+			id = site_new(&proto);
+			if (id)
+				__atomic_store_n(&loc->id, id, __ATOMIC_RELEASE);
+		}
+	}
+	sp__unlock(&sp__site_lock);
+	return id;
+}
+
+/* ------------------------------------------------------------------------
+ * Run-time names (sp_trace_begin): interned, so that every trace of one
+ * command shares a site. Lookups read the table without a lock.
+ */
+static uint64_t hash_name(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+static uint32_t lookup_name(const char *s, size_t len, uint64_t h)
+{
+	uint32_t i = (uint32_t)h & (NAMES_SIZE - 1);
+	for (;;) {
+		uint64_t k = atomic_load_explicit(&names[i].hash, memory_order_acquire);
+		if (k == 0)
+			return 0;
+		if (k == h) {
+			const struct sp__site *site = sp__site_get(names[i].site);
+			if (site && strlen(site->name) == len && !memcmp(site->name, s, len))
+				return names[i].site;
+		}
+		i = (i + 1) & (NAMES_SIZE - 1);
+	}
+}
+
+uint32_t sp__site_for_name(const char *name)
+{
+	if (!names)
+		return 0;
+	if (!name)
+		name = "";
+	size_t len = strnlen(name, SP_MAX_NAME_LEN);
+	uint64_t h = hash_name(name, len);
+	uint32_t id = lookup_name(name, len, h);
+	if (id)
+		return id;
+	if (!sp__lock(&sp__site_lock))
+		return 0;
+	id = lookup_name(name, len, h);
+	if (!id && nnames >= MAX_NAMES) {
+		/* Names are meant to be a small set (commands); a program making
+		 * them up per call gets one shared name past the limit. */
+		if (!other_name_site) {
+			struct sp__site proto = { .kind = SP_SITE_NAME, .name = "(other names)" };
+			other_name_site = site_new(&proto);
+		}
+		id = other_name_site;
+	}
+	if (!id) {
+		const char *copy = sp__arena_strndup(name, len);
+		struct sp__site proto = { .kind = SP_SITE_NAME, .name = copy };
+		id = copy ? site_new(&proto) : 0;
+		if (id) {
+			uint32_t i = (uint32_t)h & (NAMES_SIZE - 1);
+			while (atomic_load_explicit(&names[i].hash, memory_order_relaxed))
+				i = (i + 1) & (NAMES_SIZE - 1);
+			names[i].site = id;
+			atomic_store_explicit(&names[i].hash, h, memory_order_release);
+			nnames++;
+		}
+	}
+	sp__unlock(&sp__site_lock);
+	return id;
+}

@@ -1,0 +1,167 @@
+/* stack.h - a thread's stack of open spans, and the trace it is building.
+ *
+ * Each thread has one record (struct sp__thread, mmap'd, reached through
+ * one initial-exec TLS pointer) holding:
+ *   - frames: the open spans, manual and hook ones mixed, innermost last;
+ *   - buf: the trace being built: a block whose first SP_TRACE_HDR bytes
+ *     become the stored trace's header (struct sp__trace) and whose rest is
+ *     the record stream of docs/FORMAT.md, appended as spans open. A span's
+ *     record is written when it opens (start tick) and patched when it
+ *     closes (end tick), so records are in pre-order and a record's parent
+ *     always precedes it.
+ * When the bottom frame closes, the trace is committed to the store
+ * (store.c) and the buffer is reset. Nothing here takes a lock.
+ *
+ * Frames remember the stack pointer of the function that opened them, so
+ * that frames abandoned by longjmp, by an exception through uninstrumented
+ * code, or by exit() can be told from live ones (see stack.c).
+ */
+#ifndef SP_STACK_H
+#define SP_STACK_H
+
+#include "internal.h"
+
+#define SP_TRACE_HDR 256u            /* header area at the start of a block */
+#define SP_BUF_INITIAL (64u << 10)   /* first trace buffer of a thread */
+#define SP_FRAMES_INITIAL 256u
+#define SP_MAX_DEPTH (1u << 20)      /* deeper enters are counted, not kept */
+#define SP_NONE UINT32_MAX
+
+/* Frame kinds */
+#define SP_FRAME_SPAN 1  /* owns a span record */
+#define SP_FRAME_CUMUL 2 /* an iteration of a cumulative node (its record) */
+#define SP_FRAME_PASS 3  /* no record: excluded function or dropped span */
+
+/* Frame flags */
+#define SP_FF_HOOK 1u    /* pushed by a hook: fn and cs are valid */
+#define SP_FF_SCOPE 2u   /* a trace_calls root: in scope while open */
+#define SP_FF_TRACE 4u   /* a trace (SP_TRACE, sp_trace_begin, SPANPROF_TRACE) */
+#define SP_FF_DROPPED 8u /* would have been a span; the budget was full */
+#define SP_FF_ARGS 16u   /* arguments to capture */
+
+#define SP_SP_UNKNOWN UINTPTR_MAX /* restored from a context: never dead */
+
+struct sp__frame {
+	uintptr_t fn;      /* hook frames: the function's address */
+	uintptr_t sp;      /* stack pointer of the function that opened it */
+	uintptr_t cs;      /* hook: the function's return address; manual: a pc in the caller */
+	sp_ticks_t t0;     /* CUMUL: start of this iteration */
+	uint32_t slot;     /* record of the frame, or of its owner (PASS); SP_NONE */
+	uint32_t ord;      /* ordinal of that record; SP_NONE */
+	uint32_t owner;    /* index of the frame owning that record; SP_NONE */
+	uint32_t cumul;    /* SPAN: slot of its first cumulative child + 1, 0: none */
+	uint32_t serial;   /* matches the sp__scope that opened it */
+	uint32_t fnsize;   /* hook frames: function size, 0 if unknown */
+	uint16_t kind, flags;
+	uint32_t pad_;
+};
+
+/* A stored trace: the header area of its block. */
+struct sp__trace {
+	atomic_uint refs;
+	uint32_t flags;      /* SP_TRACE_CLOSED */
+	size_t size;         /* mapping size of the block */
+	uint64_t seq, tid;
+	sp_ticks_t t0, t1;
+	uint64_t dropped, iterations;
+	uint32_t nrec;
+	uint16_t idlen;
+	char id[SP_MAX_NAME_LEN + 1];
+	size_t len;          /* bytes of records after the header area */
+};
+#define SP_TRACE_CLOSED 1u /* closed by spanprof: open at exit or thread end */
+_Static_assert(sizeof(struct sp__trace) <= SP_TRACE_HDR, "trace header too big");
+
+struct sp__thread {
+	/* read on every hook */
+	uint32_t busy;       /* inside the runtime: hooks return at once */
+	uint32_t depth;      /* open frames */
+	uint32_t scope;      /* open trace_calls roots */
+	uint32_t cumul;      /* open cumulative frames */
+	uint32_t overflow;   /* enters past SP_MAX_DEPTH not pushed */
+	uint32_t serial;
+	struct sp__frame *frames;
+	uint8_t *buf;        /* the block being built, or NULL */
+	size_t pos;          /* bytes of records written */
+	size_t room;         /* bytes of records the block can hold */
+	uint32_t nrec;
+	uint32_t cap;        /* frames capacity */
+	uint64_t dropped, iterations;
+	size_t bufsize;      /* mapping size of buf */
+	/* the trace being built */
+	uint64_t trace_tid;
+	uint32_t trace_flags;
+	uint16_t idlen;
+	char id[SP_MAX_NAME_LEN + 1];
+	/* the thread */
+	uint64_t tid;
+	uintptr_t stack_lo, stack_hi; /* 0, 0 when unknown */
+	bool dead;
+};
+
+extern SP_HIDDEN __thread struct sp__thread *sp__tls __attribute__((tls_model("initial-exec")));
+
+SP_INLINE void *sp__rec(struct sp__thread *t, uint32_t slot)
+{
+	return t->buf + SP_TRACE_HDR + (size_t)slot * 8u;
+}
+
+/* thread.c */
+SP_HIDDEN struct sp__thread *sp__thread_attach(void); /* creates this thread's record */
+SP_HIDDEN void sp__threads_init(void);
+SP_HIDDEN void sp__thread_fork_child(void);
+
+/* stack.c */
+SP_HIDDEN bool sp__grow_frames(struct sp__thread *t);
+SP_HIDDEN bool sp__grow_buf(struct sp__thread *t, size_t need);
+SP_HIDDEN bool sp__trace_start(struct sp__thread *t);
+SP_HIDDEN void sp__commit(struct sp__thread *t);
+/* Pop frames above live ones: see stack.c. `hook`: cs is the function's
+ * return address (else a pc in the caller). */
+SP_HIDDEN void sp__resolve(struct sp__thread *t, uintptr_t cs, uintptr_t sp, bool hook);
+SP_HIDDEN void sp__exit_slow(struct sp__thread *t, uintptr_t fn, uintptr_t sp);
+/* Close the top frame at `now`; `abandoned`: not closed by its own end. */
+SP_HIDDEN void sp__pop(struct sp__thread *t, sp_ticks_t now, bool abandoned);
+/* Close frames until `depth` remain. */
+SP_HIDDEN void sp__pop_to(struct sp__thread *t, uint32_t depth, sp_ticks_t now, bool abandoned);
+/* Push a frame for site `site`; its kind follows from the state (cumulative
+ * mode, budget). Returns the frame or NULL (too deep: counted in overflow). */
+SP_HIDDEN struct sp__frame *sp__open(struct sp__thread *t, uint32_t site, uint16_t flags, bool cumul);
+SP_HIDDEN struct sp__frame *sp__open_pass(struct sp__thread *t, uint16_t flags);
+/* Append a data entry owned by record `ord` (SP_NONE: trace level). */
+SP_HIDDEN void sp__add_data(struct sp__thread *t, uint32_t ord, bool trace_level, sp_value_type type,
+			    const char *key, uint64_t num, const char *str);
+SP_HIDDEN void sp__close_all(struct sp__thread *t, uint32_t trace_flags); /* exit, thread end */
+
+/* store.c */
+SP_HIDDEN void sp__store_init(void);
+SP_HIDDEN bool sp__budget_reserve(size_t bytes);
+SP_HIDDEN void sp__budget_release(size_t bytes);
+SP_HIDDEN size_t sp__budget_limit(void);
+SP_HIDDEN void sp__store_commit(struct sp__thread *t);
+SP_HIDDEN void sp__store_clear(void);
+SP_HIDDEN void sp__trace_put(struct sp__trace *tr); /* drop a reference */
+/* References to the stored traces, oldest first, in a malloc'd array. */
+SP_HIDDEN struct sp__trace **sp__store_grab(size_t *n);
+SP_HIDDEN void sp__store_release(struct sp__trace **v, size_t n);
+struct sp__store_stats {
+	uint64_t committed, evicted, spans, iterations;
+};
+SP_HIDDEN void sp__store_stats(struct sp__store_stats *st);
+SP_HIDDEN void sp__store_fork_child(void);
+SP_HIDDEN void sp__store_atfork_prepare(void);
+SP_HIDDEN void sp__store_atfork_parent(void);
+
+/* Is `top` (the innermost frame) the one a new frame opened at (cs, sp)
+ * belongs under? True in the common cases, decided from two comparisons:
+ * called from the top frame's function, or in the same activation (an
+ * inlined callee shares its caller's sp and return address; a manual span
+ * shares its function's sp). Otherwise sp__resolve looks harder. */
+SP_INLINE bool sp__top_is_parent(const struct sp__frame *top, uintptr_t cs, uintptr_t sp)
+{
+	if (top->sp >= sp && cs - top->fn < top->fnsize)
+		return true;
+	return top->sp == sp && (top->cs == cs || !(top->flags & SP_FF_HOOK));
+}
+
+#endif

@@ -1,0 +1,304 @@
+/* store.c - the last SPANPROF_MAX_TRACES traces, within SPANPROF_BUFFER_MB.
+ *
+ * A ring of pointers to stored traces, oldest evicted first (the design's
+ * deque of PROFILER_MAX_TRACES). A stored trace is one block: a struct
+ * sp__trace header, then its record stream. A small trace is copied into a
+ * block of its own size at commit, so the thread keeps its buffer; a big
+ * one (over 256 KiB) is handed over as it is, without a copy. Blocks of up
+ * to 2 KiB (most traces: a command with a few dozen spans) come from size
+ * classes carved out of 64 KiB chunks, so they do not cost a page each;
+ * larger ones are mmap'd.
+ *
+ * The byte budget covers stored traces and the buffers of traces being
+ * built. A thread that needs more room evicts stored traces, oldest first;
+ * when nothing is left to evict, its trace stops growing and counts the
+ * spans it drops.
+ *
+ * Readers (sp_dump, snapshots) take references to the traces under the lock
+ * and read them without it; a trace is unmapped when its last reference
+ * goes. The lock is held only for pointer moves: no thread holds it while
+ * it builds a trace, and none waits on anything while holding it.
+ */
+#include "stack.h"
+
+#include <string.h>
+
+#define HANDOVER_MIN (256u << 10)
+
+struct sp__lock sp__store_lock = SP_LOCK_INIT(1u << 3);
+
+static struct sp__trace **ring;
+static uint32_t cap;
+static uint64_t head, tail; /* free-running: count = head - tail */
+static uint64_t next_seq, evicted;
+static uint64_t spans, iterations; /* in the traces now stored */
+static atomic_size_t used;
+static size_t limit;
+
+void sp__store_init(void)
+{
+	cap = sp__cfg.max_traces;
+	ring = sp__map((size_t)cap * sizeof *ring);
+	if (!ring)
+		cap = 0;
+	limit = (size_t)sp__cfg.buffer_mb << 20;
+}
+
+/* ------------------------------------------------------------------------
+ * Blocks. Classes of 512, 1024 and 2048 bytes, each a free list; chunks are
+ * never returned (the store's peak use is bounded by the budget).
+ */
+#define CLASS_MIN 512u
+#define CLASS_MAX 2048u
+#define NCLASSES 3
+#define CHUNK (64u << 10)
+
+static struct sp__lock block_lock = SP_LOCK_INIT(1u << 5);
+static void *free_list[NCLASSES];
+
+static int class_of(size_t size)
+{
+	int c = 0;
+	for (size_t s = CLASS_MIN; s < size; s <<= 1)
+		c++;
+	return c;
+}
+
+/* A block of at least `need` bytes; its real size in *size. */
+static void *block_alloc(size_t need, size_t *size)
+{
+	if (need > CLASS_MAX) {
+		*size = sp__page_round(need);
+		return sp__map(*size);
+	}
+	int c = class_of(need);
+	*size = (size_t)CLASS_MIN << c;
+	if (!sp__lock(&block_lock))
+		return NULL;
+	if (!free_list[c]) {
+		uint8_t *chunk = sp__map(CHUNK);
+		if (!chunk) {
+			sp__unlock(&block_lock);
+			return NULL;
+		}
+		for (size_t off = 0; off + *size <= CHUNK; off += *size) {
+			*(void **)(chunk + off) = free_list[c];
+			free_list[c] = chunk + off;
+		}
+	}
+	void *b = free_list[c];
+	free_list[c] = *(void **)b;
+	sp__unlock(&block_lock);
+	return b;
+}
+
+static void block_free(void *b, size_t size)
+{
+	if (size > CLASS_MAX) {
+		sp__unmap(b, size);
+		return;
+	}
+	int c = class_of(size);
+	if (!sp__lock(&block_lock))
+		return; /* a signal handler on a thread in block_alloc: leak one block */
+	*(void **)b = free_list[c];
+	free_list[c] = b;
+	sp__unlock(&block_lock);
+}
+
+void sp__trace_put(struct sp__trace *tr)
+{
+	if (atomic_fetch_sub(&tr->refs, 1) == 1) {
+		size_t size = tr->size;
+		block_free(tr, size);
+		sp__budget_release(size);
+	}
+}
+
+/* Take the oldest trace out of the ring (lock held). */
+static struct sp__trace *take_oldest(void)
+{
+	if (head == tail)
+		return NULL;
+	struct sp__trace *tr = ring[tail % cap];
+	ring[tail % cap] = NULL;
+	tail++;
+	spans -= tr->nrec;
+	iterations -= tr->iterations;
+	return tr;
+}
+
+static bool evict_one(void)
+{
+	if (!sp__lock(&sp__store_lock))
+		return false;
+	struct sp__trace *tr = take_oldest();
+	if (tr)
+		evicted++;
+	sp__unlock(&sp__store_lock);
+	if (!tr)
+		return false;
+	sp__trace_put(tr);
+	return true;
+}
+
+bool sp__budget_reserve(size_t n)
+{
+	for (;;) {
+		size_t cur = atomic_load(&used);
+		if (cur + n <= limit && cur + n >= cur) {
+			if (atomic_compare_exchange_weak(&used, &cur, cur + n))
+				return true;
+			continue;
+		}
+		if (!evict_one())
+			return false;
+	}
+}
+
+size_t sp__budget_limit(void)
+{
+	return limit;
+}
+
+void sp__budget_release(size_t n)
+{
+	atomic_fetch_sub(&used, n);
+}
+
+void sp__store_commit(struct sp__thread *t)
+{
+	struct sp__trace *h = (struct sp__trace *)t->buf;
+	size_t need = SP_TRACE_HDR + h->len;
+	size_t size = need <= CLASS_MAX ? (size_t)CLASS_MIN << class_of(need) : sp__page_round(need);
+	struct sp__trace *tr = NULL;
+	if (need <= HANDOVER_MIN && sp__budget_reserve(size)) {
+		tr = block_alloc(need, &size);
+		if (tr)
+			memcpy(tr, h, need);
+		else
+			sp__budget_release(size);
+	}
+	if (!tr) {
+		size = sp__page_round(need);
+		/* Hand the buffer over, trimmed to what it holds. */
+		tr = h;
+		if (size < t->bufsize) {
+			struct sp__trace *p = sp__remap(t->buf, t->bufsize, size);
+			if (p) {
+				tr = p;
+				sp__budget_release(t->bufsize - size);
+			} else {
+				size = t->bufsize;
+			}
+		} else {
+			size = t->bufsize;
+		}
+		t->buf = NULL;
+		t->bufsize = 0;
+		t->room = 0;
+	}
+	tr->size = size;
+	atomic_store(&tr->refs, 1);
+	struct sp__trace *old = NULL;
+	if (!cap || !sp__lock(&sp__store_lock)) {
+		/* A signal handler committing while this thread holds the lock. */
+		atomic_fetch_add(&sp__g.traces_lost, 1);
+		sp__trace_put(tr);
+		return;
+	}
+	if (head - tail == cap) {
+		old = take_oldest();
+		evicted++;
+	}
+	tr->seq = ++next_seq;
+	ring[head % cap] = tr;
+	head++;
+	spans += tr->nrec;
+	iterations += tr->iterations;
+	sp__unlock(&sp__store_lock);
+	if (old)
+		sp__trace_put(old);
+}
+
+void sp__store_clear(void)
+{
+	for (;;) {
+		if (!sp__lock(&sp__store_lock))
+			return;
+		struct sp__trace *tr = take_oldest();
+		sp__unlock(&sp__store_lock);
+		if (!tr)
+			return;
+		sp__trace_put(tr);
+	}
+}
+
+struct sp__trace **sp__store_grab(size_t *n)
+{
+	*n = 0;
+	if (!cap)
+		return NULL;
+	struct sp__trace **v = sp__map((size_t)cap * sizeof *v);
+	if (!v)
+		return NULL;
+	if (!sp__lock(&sp__store_lock)) {
+		sp__unmap(v, (size_t)cap * sizeof *v);
+		return NULL;
+	}
+	size_t k = 0;
+	for (uint64_t i = tail; i != head; i++) {
+		v[k] = ring[i % cap];
+		atomic_fetch_add(&v[k]->refs, 1);
+		k++;
+	}
+	sp__unlock(&sp__store_lock);
+	*n = k;
+	return v;
+}
+
+void sp__store_release(struct sp__trace **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		sp__trace_put(v[i]);
+	sp__unmap(v, (size_t)cap * sizeof *v);
+}
+
+void sp__store_stats(struct sp__store_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	if (!sp__lock(&sp__store_lock))
+		return;
+	st->committed = next_seq;
+	st->evicted = evicted;
+	st->spans = spans;
+	st->iterations = iterations;
+	sp__unlock(&sp__store_lock);
+}
+
+/* The child of a fork starts with an empty store, its own sequence
+ * numbers, and a budget holding only the forking thread's buffer. */
+void sp__store_fork_child(void)
+{
+	sp__lock_reset(&block_lock);
+	while (head != tail) {
+		struct sp__trace *tr = take_oldest();
+		block_free(tr, tr->size);
+	}
+	head = tail = 0;
+	next_seq = evicted = spans = iterations = 0;
+	struct sp__thread *t = sp__tls;
+	atomic_store(&used, t && !t->dead ? t->bufsize : 0);
+}
+
+void sp__store_atfork_prepare(void)
+{
+	sp__lock(&block_lock);
+}
+
+void sp__store_atfork_parent(void)
+{
+	sp__unlock(&block_lock);
+}

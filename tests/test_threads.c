@@ -1,0 +1,97 @@
+/* test_threads.c - 8 threads x 10,000 traces, all kept
+ * (SPANPROF_MAX_TRACES=80000 in tests/meson.build): exact counts, and
+ * every trace holds exactly its own thread's spans. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <spanprof.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+#define THREADS 8
+#define PER_THREAD 10000
+
+static uint64_t tids[THREADS];
+
+static void *worker(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	tids[me] = (uint64_t)syscall(SYS_gettid);
+	char id[32];
+	for (int i = 0; i < PER_THREAD; i++) {
+		snprintf(id, sizeof id, "%d:%d", me, i);
+		SP_TRACE("req", id) {
+			SP_SPAN("a") {
+				sp_span_set_i64(sp_current_span(), "t", me);
+				sp_span_set_i64(sp_current_span(), "i", i);
+			}
+			SP_SPAN("b") {
+				sp_span_set_i64(sp_current_span(), "t", me);
+			}
+		}
+	}
+	return NULL;
+}
+
+Test(threads, eight_threads_ten_thousand_traces_each)
+{
+	sp_set_enabled(true);
+	pthread_t th[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i), 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+
+	sp_snapshot *s = sp_snapshot_take();
+	size_t n = sp_snapshot_count(s);
+	cr_assert_eq(n, THREADS * PER_THREAD, "every trace stored, none lost");
+	static unsigned char seen[THREADS][PER_THREAD];
+	static unsigned char seq_seen[THREADS * PER_THREAD + 1];
+	for (size_t k = 0; k < n; k++) {
+		const sp_trace_info *t = sp_snapshot_trace(s, k);
+		int me, i;
+		cr_assert_eq(sscanf(t->id, "%d:%d", &me, &i), 2, "id %s", t->id);
+		cr_assert(me >= 0 && me < THREADS && i >= 0 && i < PER_THREAD);
+		cr_assert_eq(seen[me][i], 0, "trace %s seen twice", t->id);
+		seen[me][i] = 1;
+		cr_assert(t->seq >= 1 && t->seq <= THREADS * PER_THREAD && !seq_seen[t->seq], "seq %lu",
+			  (unsigned long)t->seq);
+		seq_seen[t->seq] = 1;
+		cr_assert_eq(t->thread, tids[me], "trace %s on its own thread", t->id);
+		cr_assert_eq(t->root->nchildren, 2);
+		const sp_node *a = sp_node_child(t->root, "a"), *b = sp_node_child(t->root, "b");
+		cr_assert(a && b, "trace %s has a and b", t->id);
+		cr_assert_eq(a->ndata, 2);
+		cr_assert_eq(sp_node_data(a, "t")->v.i64, me, "no span from another thread in %s", t->id);
+		cr_assert_eq(sp_node_data(a, "i")->v.i64, i);
+		cr_assert_eq(sp_node_data(b, "t")->v.i64, me);
+		cr_assert_eq(t->dropped_spans, 0);
+	}
+	sp_snapshot_free(s);
+}
+
+static void *short_lived(void *arg)
+{
+	(void)arg;
+	sp_trace_begin("left-open", NULL); /* the thread ends inside it */
+	SP_SPAN("x") {
+	}
+	return NULL;
+}
+
+Test(threads, a_thread_ending_inside_a_trace_stores_it_closed)
+{
+	sp_set_enabled(true);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, short_lived, NULL), 0);
+	pthread_join(th, NULL);
+	sp_snapshot *s = sp_snapshot_take();
+	cr_assert_eq(sp_snapshot_count(s), 1);
+	const sp_trace_info *t = sp_snapshot_trace(s, 0);
+	assert_shape(t->root, "left-open(x)");
+	cr_assert(t->root->abandoned, "closed by spanprof at thread exit");
+	sp_snapshot_free(s);
+}
