@@ -122,7 +122,15 @@ SP_INLINE void hook_enter(uintptr_t fn, uintptr_t cs, uintptr_t sp)
 	t->busy = 0;
 }
 
-SP_INLINE void hook_exit(uintptr_t fn, uintptr_t sp)
+/* An exit. gcc calls the exit hook either from inside the function (`sp`
+ * is then the function's stack pointer, as at its enter) or, when nothing
+ * follows it, as a tail call after the frame is gone (`sp` is then the
+ * function's CFA, above its stack pointer; the hook's own return address is
+ * the function's). The top frame is the function's when it has the same
+ * function and return address and sits where the exit says: at `sp` or
+ * above it (VLAs lower the stack pointer before the exit), or, for a tail
+ * call, below `sp` with the next frame at or above it. */
+SP_INLINE void hook_exit(uintptr_t fn, uintptr_t cs, uintptr_t sp, bool tail)
 {
 	struct sp__thread *t = sp__tls;
 	if (SP_UNLIKELY(!t) || SP_UNLIKELY(t->busy) || !t->depth)
@@ -132,17 +140,20 @@ SP_INLINE void hook_exit(uintptr_t fn, uintptr_t sp)
 		return;
 	}
 	const struct sp__frame *f = &t->frames[t->depth - 1];
-	if (SP_LIKELY(f->fn == fn && f->sp >= sp)) {
-		sp_ticks_t now = sp__now();
-		t->busy = 1;
-		sp__pop(t, now, false);
-		t->busy = 0;
-		return;
-	}
-	if (f->sp >= sp)
+	if (SP_LIKELY(f->fn == fn && f->cs == cs)) {
+		bool mine = tail ? f->sp < sp && (t->depth == 1 || f[-1].sp >= sp) : f->sp >= sp;
+		if (SP_LIKELY(mine)) {
+			sp_ticks_t now = sp__now();
+			t->busy = 1;
+			sp__pop(t, now, false);
+			t->busy = 0;
+			return;
+		}
+	} else if (f->sp >= sp) {
 		return; /* no frame of its own (out of scope, or inlined into the top's activation) */
+	}
 	t->busy = 1;
-	sp__exit_slow(t, fn, sp);
+	sp__exit_slow(t, fn, cs, sp, tail);
 	t->busy = 0;
 }
 
@@ -155,8 +166,8 @@ SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_ente
 
 SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_exit(void *fn, void *call_site)
 {
-	(void)call_site;
 	if (SP_LIKELY(!atomic_load_explicit(&sp__g.hooks, memory_order_relaxed)))
 		return;
-	hook_exit((uintptr_t)fn, (uintptr_t)__builtin_dwarf_cfa());
+	hook_exit((uintptr_t)fn, (uintptr_t)call_site, (uintptr_t)__builtin_dwarf_cfa(),
+		  __builtin_return_address(0) == call_site);
 }

@@ -419,32 +419,53 @@ void sp__resolve(struct sp__thread *t, uintptr_t cs, uintptr_t sp, bool hook)
 		sp__pop_to(t, keep, sp__now(), true);
 }
 
-/* An exit of F at `sp` whose frame is not on top. Frames strictly below
- * F's stack pointer belong to calls that are over; a frame at the same
- * stack pointer is F's own activation (something inlined into it, a
- * manual span of it), and stops the search. */
-void sp__exit_slow(struct sp__thread *t, uintptr_t fn, uintptr_t sp)
+/* An exit of F (fn, return address cs) whose frame is not plainly on top.
+ * Not tail-called, `sp` is F's stack pointer: frames strictly below it
+ * belong to calls that are over; frames at it are F's own activation
+ * (F itself, or, if F was inlined, the function containing it, which goes
+ * on). Tail-called, `sp` is F's CFA: every frame below it is F's or dead,
+ * F's being the oldest of them. F's frame is closed, what lies above it is
+ * abandoned; if F has no frame, only what is certainly dead is closed. */
+void sp__exit_slow(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintptr_t sp, bool tail)
 {
 	sp_ticks_t now = sp__now();
-	uint32_t i = t->depth;
-	while (i > 0) {
+	uint32_t dead = t->depth; /* frames [dead, depth) are certainly dead */
+	uint32_t found = SP_NONE;
+	for (uint32_t i = t->depth; i > 0; i--) {
 		const struct sp__frame *f = &t->frames[i - 1];
-		if ((f->flags & SP_FF_HOOK) && f->fn == fn && f->sp >= sp) {
-			/* F's own frame: what lies above it is abandoned. */
-			sp__pop_to(t, i, now, true);
-			sp__pop(t, now, false);
-			return;
-		}
-		if (f->sp == SP_SP_UNKNOWN)
+		bool match = (f->flags & SP_FF_HOOK) && f->fn == fn && f->cs == cs;
+		if (f->sp == SP_SP_UNKNOWN) {
+			if (match)
+				found = i - 1;
 			break;
+		}
 		if (t->stack_hi && on_thread_stack(t, sp) != on_thread_stack(t, f->sp)) {
 			if (!on_thread_stack(t, sp))
 				break; /* running on another stack: the thread's frames wait */
-		} else if (f->sp >= sp) {
+			dead = i - 1; /* left behind on another stack */
+			continue;
+		}
+		if (tail) {
+			if (f->sp >= sp)
+				break;
+			if (match)
+				found = i - 1; /* keep looking: F is the oldest match */
+			dead = i - 1;
+			continue;
+		}
+		if (match && f->sp >= sp) {
+			found = i - 1;
 			break;
 		}
-		i--;
+		if (f->sp > sp)
+			break;
+		if (f->sp < sp && dead == i)
+			dead = i - 1;
 	}
-	if (i < t->depth)
-		sp__pop_to(t, i, now, true);
+	if (found != SP_NONE) {
+		sp__pop_to(t, found + 1, now, true);
+		sp__pop(t, now, false);
+	} else if (dead < t->depth) {
+		sp__pop_to(t, dead, now, true);
+	}
 }

@@ -119,7 +119,7 @@ SP_HIDDEN void sp__commit(struct sp__thread *t);
 /* Pop frames above live ones: see stack.c. `hook`: cs is the function's
  * return address (else a pc in the caller). */
 SP_HIDDEN void sp__resolve(struct sp__thread *t, uintptr_t cs, uintptr_t sp, bool hook);
-SP_HIDDEN void sp__exit_slow(struct sp__thread *t, uintptr_t fn, uintptr_t sp);
+SP_HIDDEN void sp__exit_slow(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintptr_t sp, bool tail);
 /* Close the top frame at `now`; `abandoned`: not closed by its own end. */
 SP_HIDDEN void sp__pop(struct sp__thread *t, sp_ticks_t now, bool abandoned);
 /* Close frames until `depth` remain. */
