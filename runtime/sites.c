@@ -13,6 +13,8 @@
  */
 #include "internal.h"
 
+#include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SITE_CHUNK 4096u
@@ -165,21 +167,71 @@ void sp__cache_flush(void)
 	sp__unlock(&sp__site_lock);
 }
 
+/* The names a pattern may use for a symbol: the symbol itself and, for a
+ * C++ one, its demangled form with and without the parameter list
+ * ("ns::Grid::move(int)", "ns::Grid::move"). __cxa_demangle is looked up at
+ * run time: present in C++ programs, and the runtime needs no libstdc++. */
+struct names {
+	const char *v[3];
+	char *demangled;
+	char plain[256];
+};
+
+static void names_of(const char *sym, struct names *n)
+{
+	memset(n, 0, sizeof *n);
+	n->v[0] = sym;
+	if (!sym || strncmp(sym, "_Z", 2))
+		return;
+	static char *(*demangle)(const char *, char *, size_t *, int *);
+	static int looked;
+	if (!looked) {
+		demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(RTLD_DEFAULT, "__cxa_demangle");
+		looked = 1;
+	}
+	int status = -1;
+	char *d = demangle ? demangle(sym, NULL, NULL, &status) : NULL;
+	if (!d || status != 0) {
+		free(d);
+		return;
+	}
+	n->demangled = d;
+	n->v[1] = d;
+	const char *paren = strchr(d, '(');
+	if (paren && paren != d && (size_t)(paren - d) < sizeof n->plain) {
+		memcpy(n->plain, d, (size_t)(paren - d));
+		n->plain[paren - d] = '\0';
+		n->v[2] = n->plain;
+	}
+}
+
+static bool match_any(const struct sp__globs *g, const struct names *n)
+{
+	for (int i = 0; i < 3; i++)
+		if (n->v[i] && sp__globs_match_name(g, n->v[i]))
+			return true;
+	return false;
+}
+
 static uint32_t decide_flags(const char *name, uint32_t files)
 {
 	const struct sp__config *c = &sp__cfg;
+	struct names n;
+	names_of(name, &n);
 	uint32_t f = 0;
-	if ((files & SP_LIST_TRACE_CALLS) || sp__globs_match_name(&c->trace_calls, name))
+	if ((files & SP_LIST_TRACE_CALLS) || match_any(&c->trace_calls, &n))
 		f |= SP_FN_CALLS;
-	if ((files & SP_LIST_TRACE_ALL) || sp__globs_match_name(&c->trace_all, name))
+	if ((files & SP_LIST_TRACE_ALL) || match_any(&c->trace_all, &n))
 		f |= SP_FN_SPAN;
-	if ((files & SP_LIST_TRACE) || sp__globs_match_name(&c->trace, name))
+	if ((files & SP_LIST_TRACE) || match_any(&c->trace, &n))
 		f |= SP_FN_TRACE;
-	if ((files & SP_LIST_CUMULATIVE) || sp__globs_match_name(&c->cumulative, name))
+	if ((files & SP_LIST_CUMULATIVE) || match_any(&c->cumulative, &n))
 		f |= SP_FN_CUMUL;
-	if ((files & SP_LIST_ARGS) || sp__globs_match_name(&c->args, name))
+	if ((files & SP_LIST_ARGS) || match_any(&c->args, &n))
 		f |= SP_FN_ARGS | SP_FN_SPAN;
-	if ((files & SP_LIST_EXCLUDE) || sp__globs_match_name(&c->exclude, name)) {
+	bool excluded = (files & SP_LIST_EXCLUDE) || match_any(&c->exclude, &n);
+	free(n.demangled);
+	if (excluded) {
 		/* Excluding wins over trace_all, args and the trace_calls scope;
 		 * a function named as a trace or trace_calls root stays one. */
 		f |= SP_FN_EXCL;
