@@ -49,6 +49,9 @@ extern "C" {
 #endif
 
 #define SP_API __attribute__((visibility("default")))
+/* The header's inline helpers must not get -finstrument-functions hooks
+ * of their own: they would cost a hook pair per probe. */
+#define SP__INLINE static inline __attribute__((no_instrument_function, unused))
 
 /* ------------------------------------------------------------------------
  * Types
@@ -72,12 +75,12 @@ struct sp_srcloc {
 	uint32_t id; /* site id, 0 until the first time the probe records */
 };
 
-/* Internal: the state an SP_* block keeps on the caller's stack. */
+/* Internal: the state an SP_* block keeps on the caller's stack. The span
+ * is named by one integer, (depth << 32) | serial, returned in a register:
+ * a struct returned by value costs a store-forwarding stall per probe. */
 typedef struct sp__scope {
-	uint32_t depth;  /* position of the span on the thread's stack, + 1 */
-	uint32_t serial; /* identifies that span, so a stale end is ignored */
-	uint8_t once;    /* runs the block body exactly once */
-	uint8_t active;  /* 1 if the probe recorded and must be ended */
+	uint64_t frame; /* the span opened (stack depth and serial), 0: none */
+	uint8_t once;   /* runs the block body exactly once */
 } sp__scope;
 
 #ifndef SPANPROF_DISABLE
@@ -296,14 +299,14 @@ SP_API const sp_kv *sp_node_data(const sp_node *node, const char *key);
  */
 
 SP_API extern volatile int sp__on; /* nonzero while recording */
-SP_API sp__scope sp__span_begin(struct sp_srcloc *loc);
-SP_API sp__scope sp__cumulative_begin(struct sp_srcloc *loc);
-SP_API sp__scope sp__trace_begin_scope(const char *name, const char *id);
-SP_API void sp__scope_end(sp__scope *scope);
+SP_API uint64_t sp__span_begin(struct sp_srcloc *loc);
+SP_API uint64_t sp__cumulative_begin(struct sp_srcloc *loc);
+SP_API uint64_t sp__trace_begin_scope(const char *name, const char *id);
+SP_API void sp__scope_end(uint64_t frame);
 
 /* The check every probe makes: one load and one branch when off. */
 #define SP__PROBE(begin, ...)                                                      \
-	(__builtin_expect(sp__on != 0, 0) ? begin(__VA_ARGS__) : (sp__scope){ 0, 0, 1, 0 })
+	((sp__scope){ __builtin_expect(sp__on != 0, 0) ? begin(__VA_ARGS__) : 0, 1 })
 
 #else /* SPANPROF_DISABLE: the same names, doing nothing */
 
@@ -311,38 +314,38 @@ SP_API void sp__scope_end(sp__scope *scope);
 #define SP_SPAN(name) SP__SPAN_I(name, sp__span_begin, SP__CAT(sp__s_, __COUNTER__))
 #define SP_SCOPE(name) SP__SCOPE_I(name, SP__CAT(sp__c_, __COUNTER__))
 #define SP_CUMULATIVE(name) SP__SPAN_I(name, sp__cumulative_begin, SP__CAT(sp__u_, __COUNTER__))
-#define SP__PROBE(begin, ...) ((sp__scope){ 0, 0, 1, 0 })
-static inline void sp__scope_end(sp__scope *s) { (void)s; }
-static inline void sp_trace_begin(const char *n, const char *i) { (void)n; (void)i; }
-static inline void sp_trace_end(void) {}
-static inline void sp_trace_set_i64(const char *k, int64_t v) { (void)k; (void)v; }
-static inline void sp_trace_set_u64(const char *k, uint64_t v) { (void)k; (void)v; }
-static inline void sp_trace_set_f64(const char *k, double v) { (void)k; (void)v; }
-static inline void sp_trace_set_str(const char *k, const char *v) { (void)k; (void)v; }
-static inline void sp_trace_set_bool(const char *k, bool v) { (void)k; (void)v; }
-static inline sp_span *sp_current_span(void) { return NULL; }
-static inline void sp_span_set_i64(sp_span *s, const char *k, int64_t v) { (void)s; (void)k; (void)v; }
-static inline void sp_span_set_u64(sp_span *s, const char *k, uint64_t v) { (void)s; (void)k; (void)v; }
-static inline void sp_span_set_f64(sp_span *s, const char *k, double v) { (void)s; (void)k; (void)v; }
-static inline void sp_span_set_str(sp_span *s, const char *k, const char *v) { (void)s; (void)k; (void)v; }
-static inline void sp_span_set_bool(sp_span *s, const char *k, bool v) { (void)s; (void)k; (void)v; }
-static inline sp_context *sp_context_save(void) { return NULL; }
-static inline int sp_context_restore(sp_context *c) { (void)c; return 0; }
-static inline void sp_set_enabled(bool on) { (void)on; }
-static inline bool sp_enabled(void) { return false; }
-static inline void sp_clear(void) {}
-static inline double sp_overhead_per_span_ns(void) { return 0.0; }
-static inline double sp_total_overhead_ms(void) { return 0.0; }
-static inline int sp_dump(const char *p) { (void)p; return 0; }
-static inline const char *sp_strerror(int e) { (void)e; return "spanprof disabled"; }
-static inline const char *sp_version(void) { return SP_VERSION_STRING; }
-static inline sp_snapshot *sp_snapshot_take(void) { return NULL; }
-static inline void sp_snapshot_free(sp_snapshot *s) { (void)s; }
-static inline size_t sp_snapshot_count(const sp_snapshot *s) { (void)s; return 0; }
-static inline const sp_trace_info *sp_snapshot_trace(const sp_snapshot *s, size_t i) { (void)s; (void)i; return NULL; }
-static inline const sp_node *sp_node_child(const sp_node *n, const char *s) { (void)n; (void)s; return NULL; }
-static inline const sp_node *sp_node_find(const sp_node *n, const char *s) { (void)n; (void)s; return NULL; }
-static inline const sp_kv *sp_node_data(const sp_node *n, const char *k) { (void)n; (void)k; return NULL; }
+#define SP__PROBE(begin, ...) ((sp__scope){ 0, 1 })
+SP__INLINE void sp__scope_end(uint64_t frame) { (void)frame; }
+SP__INLINE void sp_trace_begin(const char *n, const char *i) { (void)n; (void)i; }
+SP__INLINE void sp_trace_end(void) {}
+SP__INLINE void sp_trace_set_i64(const char *k, int64_t v) { (void)k; (void)v; }
+SP__INLINE void sp_trace_set_u64(const char *k, uint64_t v) { (void)k; (void)v; }
+SP__INLINE void sp_trace_set_f64(const char *k, double v) { (void)k; (void)v; }
+SP__INLINE void sp_trace_set_str(const char *k, const char *v) { (void)k; (void)v; }
+SP__INLINE void sp_trace_set_bool(const char *k, bool v) { (void)k; (void)v; }
+SP__INLINE sp_span *sp_current_span(void) { return NULL; }
+SP__INLINE void sp_span_set_i64(sp_span *s, const char *k, int64_t v) { (void)s; (void)k; (void)v; }
+SP__INLINE void sp_span_set_u64(sp_span *s, const char *k, uint64_t v) { (void)s; (void)k; (void)v; }
+SP__INLINE void sp_span_set_f64(sp_span *s, const char *k, double v) { (void)s; (void)k; (void)v; }
+SP__INLINE void sp_span_set_str(sp_span *s, const char *k, const char *v) { (void)s; (void)k; (void)v; }
+SP__INLINE void sp_span_set_bool(sp_span *s, const char *k, bool v) { (void)s; (void)k; (void)v; }
+SP__INLINE sp_context *sp_context_save(void) { return NULL; }
+SP__INLINE int sp_context_restore(sp_context *c) { (void)c; return 0; }
+SP__INLINE void sp_set_enabled(bool on) { (void)on; }
+SP__INLINE bool sp_enabled(void) { return false; }
+SP__INLINE void sp_clear(void) {}
+SP__INLINE double sp_overhead_per_span_ns(void) { return 0.0; }
+SP__INLINE double sp_total_overhead_ms(void) { return 0.0; }
+SP__INLINE int sp_dump(const char *p) { (void)p; return 0; }
+SP__INLINE const char *sp_strerror(int e) { (void)e; return "spanprof disabled"; }
+SP__INLINE const char *sp_version(void) { return SP_VERSION_STRING; }
+SP__INLINE sp_snapshot *sp_snapshot_take(void) { return NULL; }
+SP__INLINE void sp_snapshot_free(sp_snapshot *s) { (void)s; }
+SP__INLINE size_t sp_snapshot_count(const sp_snapshot *s) { (void)s; return 0; }
+SP__INLINE const sp_trace_info *sp_snapshot_trace(const sp_snapshot *s, size_t i) { (void)s; (void)i; return NULL; }
+SP__INLINE const sp_node *sp_node_child(const sp_node *n, const char *s) { (void)n; (void)s; return NULL; }
+SP__INLINE const sp_node *sp_node_find(const sp_node *n, const char *s) { (void)n; (void)s; return NULL; }
+SP__INLINE const sp_kv *sp_node_data(const sp_node *n, const char *k) { (void)n; (void)k; return NULL; }
 
 #endif /* SPANPROF_DISABLE */
 
@@ -356,10 +359,10 @@ static inline const sp_kv *sp_node_data(const sp_node *n, const char *k) { (void
 		&sp__loc;                                                          \
 	})
 
-static inline void sp__scope_cleanup(sp__scope *s)
+SP__INLINE void sp__scope_cleanup(sp__scope *s)
 {
-	if (s->active)
-		sp__scope_end(s);
+	if (s->frame)
+		sp__scope_end(s->frame);
 }
 
 #define SP__SPAN_I(name, begin, v)                                                 \

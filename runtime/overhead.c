@@ -42,14 +42,14 @@ static double measure(void)
 	sp__tls = &scratch;
 	double rounds[ROUNDS];
 	int done = 0;
-	sp__scope root = sp__span_begin(&root_loc);
-	if (root.active) {
+	uint64_t root = sp__span_begin(&root_loc);
+	if (root) {
 		for (int r = 0; r < ROUNDS; r++) {
 			sp_ticks_t a = sp__now();
 			for (int i = 0; i < PER_ROUND; i++) {
-				sp__scope s = sp__span_begin(&loc);
-				if (s.active)
-					sp__scope_end(&s);
+				uint64_t s = sp__span_begin(&loc);
+				if (s)
+					sp__scope_end(s);
 			}
 			sp_ticks_t b = sp__now();
 			rounds[done++] = (double)(b - a) / PER_ROUND;

@@ -6,9 +6,9 @@
  * hook's, so that manual and hook spans nest in one tree and a frame left
  * open by a longjmp is closed by the next probe that notices it.
  *
- * An sp__scope handle carries the depth and serial of its frame: ending a
- * span closes whatever is still open above it (marked abandoned) and then
- * it; ending a span that is already gone does nothing.
+ * A probe's handle is (depth << 32) | serial of its frame: ending a span
+ * closes whatever is still open above it (marked abandoned) and then it;
+ * ending a span that is already gone does nothing.
  */
 #include "stack.h"
 
@@ -52,101 +52,94 @@ static void set_id(struct sp__thread *t, const char *id)
 	t->idlen = (uint16_t)n;
 }
 
-/* Open a manual frame for `site` below the caller at (pc, sp). */
-static sp__scope open_manual(struct sp__thread *t, uint32_t site, uint16_t flags, bool cumul, uintptr_t pc,
-			     uintptr_t sp)
+/* Open a manual frame for `site` below the caller at (pc, sp); NULL if
+ * nothing was opened. */
+static struct sp__frame *open_manual(struct sp__thread *t, uint32_t site, uint16_t flags, bool cumul,
+				     uintptr_t pc, uintptr_t sp)
 {
-	sp__scope s = { 0, 0, 1, 0 };
 	if (!site)
-		return s;
+		return NULL;
 	if (t->depth && !sp__top_is_parent(&t->frames[t->depth - 1], pc, sp))
 		sp__resolve(t, pc, sp, false);
 	if (cumul && !t->depth)
-		return s; /* a cumulative node needs a parent */
+		return NULL; /* a cumulative node needs a parent */
 	struct sp__frame *f = sp__open(t, site, flags, cumul);
 	if (!f) {
 		t->overflow--; /* only hooks count enters past the limit */
-		return s;
+		return NULL;
 	}
 	f->sp = sp;
 	f->cs = pc;
-	s.depth = t->depth;
-	s.serial = f->serial;
-	s.active = 1;
-	return s;
+	return f;
 }
 
-SP_API sp__scope sp__span_begin(struct sp_srcloc *loc)
+SP_INLINE uint64_t handle_of(const struct sp__thread *t, const struct sp__frame *f)
 {
-	sp__scope s = { 0, 0, 1, 0 };
+	return f ? (uint64_t)t->depth << 32 | f->serial : 0;
+}
+
+static uint64_t probe_begin(struct sp_srcloc *loc, bool cumul, uintptr_t pc, uintptr_t sp)
+{
 	struct sp__thread *t = thread();
 	if (!t || !loc)
-		return s;
+		return 0;
 	t->busy = 1;
 	uint32_t site = __atomic_load_n(&loc->id, __ATOMIC_ACQUIRE);
 	if (SP_UNLIKELY(!site))
 		site = sp__site_for_probe(loc);
-	s = open_manual(t, site, 0, false, (uintptr_t)__builtin_return_address(0),
-			(uintptr_t)__builtin_dwarf_cfa());
+	struct sp__frame *f = open_manual(t, site, 0, cumul, pc, sp);
 	t->busy = 0;
-	return s;
+	return handle_of(t, f);
 }
 
-SP_API sp__scope sp__cumulative_begin(struct sp_srcloc *loc)
+SP_API uint64_t sp__span_begin(struct sp_srcloc *loc)
 {
-	sp__scope s = { 0, 0, 1, 0 };
-	struct sp__thread *t = thread();
-	if (!t || !loc)
-		return s;
-	t->busy = 1;
-	uint32_t site = __atomic_load_n(&loc->id, __ATOMIC_ACQUIRE);
-	if (SP_UNLIKELY(!site))
-		site = sp__site_for_probe(loc);
-	s = open_manual(t, site, 0, true, (uintptr_t)__builtin_return_address(0),
-			(uintptr_t)__builtin_dwarf_cfa());
-	t->busy = 0;
-	return s;
+	return probe_begin(loc, false, (uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_dwarf_cfa());
+}
+
+SP_API uint64_t sp__cumulative_begin(struct sp_srcloc *loc)
+{
+	return probe_begin(loc, true, (uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_dwarf_cfa());
 }
 
 /* A trace begun inside an open span is a child span of it, with its id as
  * data, as a command that calls another command. */
-static sp__scope trace_begin(struct sp__thread *t, const char *name, const char *id, uintptr_t pc,
-			     uintptr_t sp)
+static struct sp__frame *trace_begin(struct sp__thread *t, const char *name, const char *id, uintptr_t pc,
+				     uintptr_t sp)
 {
 	uint32_t site = sp__site_for_name(name);
 	bool nested = t->depth > 0;
-	sp__scope s = open_manual(t, site, SP_FF_TRACE, false, pc, sp);
-	if (!s.active)
-		return s;
+	struct sp__frame *f = open_manual(t, site, SP_FF_TRACE, false, pc, sp);
+	if (!f)
+		return NULL;
 	if (!nested)
 		set_id(t, id);
-	else if (id && *id && t->frames[t->depth - 1].kind == SP_FRAME_SPAN)
-		sp__add_data(t, t->frames[t->depth - 1].ord, false, SP_VALUE_STR, "id", 0, id);
-	return s;
+	else if (id && *id && f->kind == SP_FRAME_SPAN)
+		sp__add_data(t, f->ord, false, SP_VALUE_STR, "id", 0, id);
+	return f;
 }
 
-SP_API sp__scope sp__trace_begin_scope(const char *name, const char *id)
+SP_API uint64_t sp__trace_begin_scope(const char *name, const char *id)
 {
-	sp__scope s = { 0, 0, 1, 0 };
 	struct sp__thread *t = thread();
 	if (!t)
-		return s;
+		return 0;
 	t->busy = 1;
-	s = trace_begin(t, name, id, (uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_dwarf_cfa());
+	struct sp__frame *f = trace_begin(t, name, id, (uintptr_t)__builtin_return_address(0),
+					  (uintptr_t)__builtin_dwarf_cfa());
 	t->busy = 0;
-	return s;
+	return handle_of(t, f);
 }
 
-SP_API void sp__scope_end(sp__scope *s)
+SP_API void sp__scope_end(uint64_t frame)
 {
 	sp_ticks_t now = sp__now();
-	s->active = 0;
+	uint32_t depth = (uint32_t)(frame >> 32), serial = (uint32_t)frame;
 	struct sp__thread *t = sp__tls;
-	if (!t || t->busy || s->depth == 0 || s->depth > t->depth ||
-	    t->frames[s->depth - 1].serial != s->serial)
+	if (!t || t->busy || depth == 0 || depth > t->depth || t->frames[depth - 1].serial != serial)
 		return; /* already closed (by a longjmp seen since, or an outer end) */
 	t->busy = 1;
-	sp__pop_to(t, s->depth, now, true);
+	sp__pop_to(t, depth, now, true);
 	sp__pop(t, now, false);
 	t->busy = 0;
 }
@@ -159,12 +152,12 @@ SP_API void sp_trace_begin(const char *name, const char *id)
 	if (!t)
 		return;
 	t->busy = 1;
-	sp__scope s = trace_begin(t, name, id, (uintptr_t)__builtin_return_address(0),
-				  (uintptr_t)__builtin_dwarf_cfa());
+	struct sp__frame *f = trace_begin(t, name, id, (uintptr_t)__builtin_return_address(0),
+					  (uintptr_t)__builtin_dwarf_cfa());
 	/* Not tied to a C scope: it may end in another function, or on another
 	 * thread, so its stack pointer must never make it look dead. */
-	if (s.active)
-		t->frames[s.depth - 1].sp = SP_SP_UNKNOWN;
+	if (f)
+		f->sp = SP_SP_UNKNOWN;
 	t->busy = 0;
 }
 

@@ -3,11 +3,8 @@
  * A ring of pointers to stored traces, oldest evicted first (the design's
  * deque of PROFILER_MAX_TRACES). A stored trace is one block: a struct
  * sp__trace header, then its record stream. A small trace is copied into a
- * block of its own size at commit, so the thread keeps its buffer; a big
- * one (over 256 KiB) is handed over as it is, without a copy. Blocks of up
- * to 2 KiB (most traces: a command with a few dozen spans) come from size
- * classes carved out of 64 KiB chunks, so they do not cost a page each;
- * larger ones are mmap'd.
+ * block of its own size class at commit, so the thread keeps its warm
+ * buffer; a big one (over 256 KiB) is handed over as it is, without a copy.
  *
  * The byte budget covers stored traces and the buffers of traces being
  * built. A thread that needs more room evicts stored traces, oldest first;
@@ -23,7 +20,6 @@
 
 #include <string.h>
 
-#define HANDOVER_MIN (256u << 10)
 
 struct sp__lock sp__store_lock = SP_LOCK_INIT(1u << 3);
 
@@ -45,16 +41,25 @@ void sp__store_init(void)
 }
 
 /* ------------------------------------------------------------------------
- * Blocks. Classes of 512, 1024 and 2048 bytes, each a free list; chunks are
- * never returned (the store's peak use is bounded by the budget).
+ * Blocks come in power-of-two classes from 512 bytes to 256 KiB and are
+ * recycled through one free list per class: a fresh mapping costs page
+ * faults on first touch and its unmapping a TLB flush, which measured
+ * (tests/bench) cost more than everything else a stored span costs. Classes
+ * up to 2 KiB are carved out of 64 KiB chunks, never returned; bigger ones
+ * are mapped one by one, and their free lists keep at most CACHE_MAX bytes
+ * (not counted in the budget: the budget counts traces). Bigger blocks are
+ * mapped and unmapped as they come.
  */
 #define CLASS_MIN 512u
-#define CLASS_MAX 2048u
-#define NCLASSES 3
+#define CARVE_MAX 2048u
+#define CLASS_MAX (256u << 10)
+#define NCLASSES 10
 #define CHUNK (64u << 10)
+#define CACHE_MAX (16u << 20)
 
 static struct sp__lock block_lock = SP_LOCK_INIT(1u << 5);
 static void *free_list[NCLASSES];
+static size_t cached; /* bytes in the free lists of mapped classes */
 
 static int class_of(size_t size)
 {
@@ -64,46 +69,58 @@ static int class_of(size_t size)
 	return c;
 }
 
-/* A block of at least `need` bytes; its real size in *size. */
-static void *block_alloc(size_t need, size_t *size)
+static size_t block_size(size_t need)
 {
-	if (need > CLASS_MAX) {
-		*size = sp__page_round(need);
-		return sp__map(*size);
-	}
-	int c = class_of(need);
-	*size = (size_t)CLASS_MIN << c;
+	return need <= CLASS_MAX ? (size_t)CLASS_MIN << class_of(need) : sp__page_round(need);
+}
+
+/* A block of block_size(need) bytes. */
+static void *block_alloc(size_t need)
+{
+	size_t size = block_size(need);
+	if (size > CLASS_MAX)
+		return sp__map(size);
+	int c = class_of(size);
 	if (!sp__lock(&block_lock))
 		return NULL;
-	if (!free_list[c]) {
+	void *b = free_list[c];
+	if (b) {
+		free_list[c] = *(void **)b;
+		if (size > CARVE_MAX)
+			cached -= size;
+	} else if (size <= CARVE_MAX) {
 		uint8_t *chunk = sp__map(CHUNK);
-		if (!chunk) {
-			sp__unlock(&block_lock);
-			return NULL;
-		}
-		for (size_t off = 0; off + *size <= CHUNK; off += *size) {
-			*(void **)(chunk + off) = free_list[c];
-			free_list[c] = chunk + off;
+		if (chunk) {
+			for (size_t off = size; off + size <= CHUNK; off += size) {
+				*(void **)(chunk + off) = free_list[c];
+				free_list[c] = chunk + off;
+			}
+			b = chunk;
 		}
 	}
-	void *b = free_list[c];
-	free_list[c] = *(void **)b;
 	sp__unlock(&block_lock);
+	if (!b && size > CARVE_MAX)
+		b = sp__map(size);
 	return b;
 }
 
 static void block_free(void *b, size_t size)
 {
-	if (size > CLASS_MAX) {
-		sp__unmap(b, size);
-		return;
+	if (size <= CLASS_MAX && sp__lock(&block_lock)) {
+		if (size <= CARVE_MAX || cached + size <= CACHE_MAX) {
+			int c = class_of(size);
+			*(void **)b = free_list[c];
+			free_list[c] = b;
+			if (size > CARVE_MAX)
+				cached += size;
+			sp__unlock(&block_lock);
+			return;
+		}
+		sp__unlock(&block_lock);
 	}
-	int c = class_of(size);
-	if (!sp__lock(&block_lock))
-		return; /* a signal handler on a thread in block_alloc: leak one block */
-	*(void **)b = free_list[c];
-	free_list[c] = b;
-	sp__unlock(&block_lock);
+	if (size > CARVE_MAX)
+		sp__unmap(b, size);
+	/* a carved block freed from a signal handler holding the lock: lost */
 }
 
 void sp__trace_put(struct sp__trace *tr)
@@ -170,10 +187,10 @@ void sp__store_commit(struct sp__thread *t)
 {
 	struct sp__trace *h = (struct sp__trace *)t->buf;
 	size_t need = SP_TRACE_HDR + h->len;
-	size_t size = need <= CLASS_MAX ? (size_t)CLASS_MIN << class_of(need) : sp__page_round(need);
+	size_t size = block_size(need);
 	struct sp__trace *tr = NULL;
-	if (need <= HANDOVER_MIN && sp__budget_reserve(size)) {
-		tr = block_alloc(need, &size);
+	if (need <= CLASS_MAX && sp__budget_reserve(size)) {
+		tr = block_alloc(need);
 		if (tr)
 			memcpy(tr, h, need);
 		else

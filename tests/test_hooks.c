@@ -1,7 +1,7 @@
 /* test_hooks.c - functions as spans through -finstrument-functions.
  *
  * Built with -finstrument-functions at -O2 and run with (tests/meson.build):
- *   SPANPROF_TRACE_CALLS=calls_root,rec_root,jmp_root,sjmp_root,sig_root,
+ *   SPANPROF_TRACE_CALLS=calls_root,span_in_fn_root,rec_root,jmp_root,sjmp_root,sig_root,
  *                        thr_root,fork_root,dl_root,inl_root
  * (exit() from deep in the stack is checked through the CLI, tests/e2e.)
  *   SPANPROF_TRACE_ALL=file:grid.c,grid_*   SPANPROF_EXCLUDE=grid_secret,calls_excluded
@@ -108,6 +108,25 @@ Test(hooks, hook_spans_and_manual_probes_nest_in_one_tree)
 	cr_assert_eq(sp_snapshot_count(s), 1);
 	const sp_node *r = sp_node_find(sp_snapshot_trace(s, 0)->root, "phase/calls_root/calls_b/calls_d");
 	cr_assert_not_null(r, "manual spans and function spans in one tree");
+	sp_snapshot_free(s);
+}
+
+NOINLINE int span_in_fn_root(int x)
+{
+	int r = 0;
+	SP_SPAN("inner") {
+		r = calls_c(x);
+	}
+	return r;
+}
+
+Test(hooks, the_header_helpers_are_not_instrumented)
+{
+	sp_set_enabled(true);
+	sink = span_in_fn_root(1);
+	sp_snapshot *s = sp_snapshot_take();
+	/* No hook span for the header's inline cleanup function. */
+	assert_shape(only_trace(s, "span_in_fn_root")->root, "span_in_fn_root(inner(calls_c))");
 	sp_snapshot_free(s);
 }
 

@@ -1,0 +1,87 @@
+/* bench.c - the cost of one instrumented call, and of one manual span.
+ *
+ * Built several ways (tests/bench/meson.build): without instrumentation,
+ * with -finstrument-functions and empty hooks, with reference hooks doing
+ * the minimum a recorder needs (floor_hooks.c), and with libspanprof.
+ * run.sh runs every variant several times, side by side, and prints the
+ * medians and ratios.
+ *
+ *   bench calls N   N calls of a tiny function, in chunks of 1000 made
+ *                   by chunk(): with SPANPROF_TRACE_CALLS=chunk every
+ *                   chunk is a trace of 1001 spans
+ *   bench span N    N SP_SPANs, 1000 per SP_TRACE
+ *   bench cumul N   N SP_CUMULATIVE iterations, 1000 per SP_TRACE
+ * Prints "ns_per_op <value>" (wall clock around the loop).
+ */
+#include <spanprof.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHUNK 1000
+
+volatile int sink;
+
+__attribute__((noinline)) int leaf(int x)
+{
+	return x + 1;
+}
+
+__attribute__((noinline)) void chunk(int base)
+{
+	for (int i = 0; i < CHUNK; i++)
+		sink = leaf(base + i);
+}
+
+__attribute__((noinline, no_instrument_function)) static void manual_spans(int base)
+{
+	SP_TRACE("chunk", NULL) {
+		for (int i = 0; i < CHUNK; i++)
+			SP_SPAN("s") {
+				sink = base + i;
+			}
+	}
+}
+
+__attribute__((noinline, no_instrument_function)) static void manual_cumul(int base)
+{
+	SP_TRACE("chunk", NULL) {
+		for (int i = 0; i < CHUNK; i++)
+			SP_CUMULATIVE("c") {
+				sink = base + i;
+			}
+	}
+}
+
+__attribute__((no_instrument_function)) static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+__attribute__((no_instrument_function)) int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: bench calls|span|cumul N\n");
+		return 2;
+	}
+	long n = strtol(argv[2], NULL, 10) / CHUNK;
+	void (*fn)(int) = !strcmp(argv[1], "calls") ? chunk
+			  : !strcmp(argv[1], "span") ? manual_spans
+			  : !strcmp(argv[1], "cumul") ? manual_cumul
+						      : NULL;
+	if (!fn || n <= 0) {
+		fprintf(stderr, "bench: bad arguments\n");
+		return 2;
+	}
+	for (long r = 0; r < n / 10 + 1; r++) /* warm up: caches, first-call decisions */
+		fn((int)r);
+	double t0 = now_ns();
+	for (long r = 0; r < n; r++)
+		fn((int)r);
+	double t1 = now_ns();
+	printf("ns_per_op %.3f\n", (t1 - t0) / ((double)n * CHUNK));
+	return 0;
+}
