@@ -78,6 +78,15 @@ static Dwarf_Unsigned decl_file(Dwarf_Debug dbg, Dwarf_Die die)
 		Dwarf_Attribute a;
 		if (dwarf_attr(cur, DW_AT_decl_file, &a, &err) == DW_DLV_OK) {
 			int ok = dwarf_formudata(a, &file, &err) == DW_DLV_OK;
+			if (!ok) { /* DW_FORM_implicit_const (DWARF 5): only formsdata reads it */
+				Dwarf_Signed sv;
+				if (err) {
+					dwarf_dealloc_error(NULL, err);
+					err = NULL;
+				}
+				ok = dwarf_formsdata(a, &sv, &err) == DW_DLV_OK && sv >= 0;
+				file = ok ? (Dwarf_Unsigned)sv : 0;
+			}
 			dwarf_dealloc_attribute(a);
 			if (cur != die)
 				dwarf_dealloc_die(cur);

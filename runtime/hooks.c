@@ -56,6 +56,16 @@ SP_COLD static void set_call_id(struct sp__thread *t, uint32_t site)
 }
 
 
+/* Reading arguments unwinds a frame: microseconds. The span starts again
+ * after it, so that the function's time does not include it. */
+SP_COLD static void capture_args(struct sp__thread *t, struct sp__frame *f, uint32_t site)
+{
+	int e = errno;
+	sp__capture_args(t, f, site);
+	errno = e;
+	((struct sp__span_rec *)sp__rec(t, f->slot))->t0 = sp__now();
+}
+
 static void record_enter(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintptr_t sp, uint32_t v,
 			 uint32_t size)
 {
@@ -96,6 +106,8 @@ static void record_enter(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintp
 	f->fnsize = size;
 	if (flags & SP_FF_SCOPE)
 		t->scope++;
+	if (SP_UNLIKELY(flags & SP_FF_ARGS) && f->kind == SP_FRAME_SPAN)
+		capture_args(t, f, v & SP_FN_SITE_MASK);
 }
 
 SP_INLINE void hook_enter(uintptr_t fn, uintptr_t cs, uintptr_t sp)

@@ -10,6 +10,7 @@
  *               per-function decision cache the hooks read
  *   modules.c   loaded executables and libraries, ELF symbol tables
  *   dwarf_files.c  which functions a source file defines (file:NAME patterns)
+ *   args.c      arguments of SPANPROF_ARGS functions (DWARF + libunwind)
  *   config.c    SPANPROF_* variables, parsed once; glob matching
  *   clock.c     ticks (TSC / cntvct / clock_gettime) and their calibration
  *   overhead.c  self-measurement of the cost of a span
@@ -250,7 +251,9 @@ struct sp__site {
 	const char *name; /* FUNC: symbol (may be NULL); PROBE, NAME: the name */
 	const struct sp_srcloc *loc; /* PROBE */
 	atomic_uint_fast64_t calls;  /* traces this site started (ids) */
+	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argspec (args.c) */
 };
+#define SP_ARGS_NONE ((void *)1) /* its arguments cannot be read */
 
 /* Decision bits in a cache value; the low 26 bits are the site id. */
 #define SP_FN_SITE_MASK 0x03ffffffu

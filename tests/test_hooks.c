@@ -486,6 +486,91 @@ Test(hooks, inlined_functions_nest_correctly)
 	sp_snapshot_free(s);
 }
 
+/* ------------------------------------------------------------------------
+ * SPANPROF_ARGS: arguments read from the frame with DWARF and libunwind
+ */
+enum args_color { ARGS_RED, ARGS_GREEN = 7 };
+struct args_pt {
+	int x, y;
+};
+/* At -O0 every argument has a stack slot at the enter hook: all exact. */
+__attribute__((optimize("O0"))) NOINLINE int args_target(int a, unsigned long b, const char *name,
+							 double ratio, void *p, enum args_color c,
+							 struct args_pt s, long long neg)
+{
+	return a + (int)b + (name && (uintptr_t)name > 4096 ? name[0] : 0) + (int)ratio + (p != 0) + c + s.x +
+	       (int)neg;
+}
+/* At -O2 (and more so with sanitizers) some have no location there. */
+NOINLINE int args_target_o2(int a, unsigned long b, const char *name, long long neg)
+{
+	return a + (int)b + (name ? name[0] : 0) + (int)neg + (int)strlen(name ? name : "");
+}
+
+Test(hooks, arguments_are_captured_automatically)
+{
+	sp_set_enabled(true);
+	struct args_pt pt = { 1, 2 };
+	int local = 0;
+	SP_TRACE("args", NULL) {
+		sink = args_target(42, 7ul, "hello world", 2.5, &local, ARGS_GREEN, pt, -5);
+		sink = args_target(-1, 0, (const char *)16, 0.0, NULL, ARGS_RED, pt, 1); /* a wild char * */
+	}
+	sp_snapshot *s = sp_snapshot_take();
+	const sp_node *r = only_trace(s, "args")->root;
+	cr_assert_eq(r->nchildren, 2);
+	const sp_node *c1 = r->first_child, *c2 = c1->next_sibling;
+	cr_assert_str_eq(c1->name, "args_target");
+	cr_assert_eq(c1->ndata, 8, "one entry per parameter");
+	cr_assert_eq(sp_node_data(c1, "a")->v.i64, 42);
+	cr_assert_eq(sp_node_data(c1, "b")->v.u64, 7);
+	cr_assert_str_eq(sp_node_data(c1, "name")->v.str, "hello world");
+	cr_assert_float_eq(sp_node_data(c1, "ratio")->v.f64, 2.5, 1e-12);
+	char want[32];
+	snprintf(want, sizeof want, "%p", (void *)&local);
+	cr_assert_str_eq(sp_node_data(c1, "p")->v.str, want);
+	cr_assert_eq(sp_node_data(c1, "c")->v.i64, 7);
+	cr_assert_str_eq(sp_node_data(c1, "s")->v.str, "<aggregate>");
+	cr_assert_eq(sp_node_data(c1, "neg")->v.i64, -5);
+	cr_assert_eq(sp_node_data(c2, "a")->v.i64, -1);
+	cr_assert_str_eq(sp_node_data(c2, "name")->v.str, "<bad pointer 0x10>", "reported, not dereferenced");
+	cr_assert_str_eq(sp_node_data(c2, "p")->v.str, "0x0");
+	cr_assert_eq(sp_node_data(c2, "neg")->v.i64, 1);
+	sp_snapshot_free(s);
+}
+
+/* What is shown is right, or marked optimized out: never a wrong value. */
+static void assert_arg(const sp_node *n, const char *key, sp_value_type type, int64_t want, const char *wstr)
+{
+	const sp_kv *kv = sp_node_data(n, key);
+	cr_assert_not_null(kv, "an entry for %s", key);
+	if (kv->type == SP_VALUE_STR && !strcmp(kv->v.str, "<optimized out>"))
+		return;
+	cr_assert_eq(kv->type, type, "%s's type", key);
+	if (type == SP_VALUE_STR)
+		cr_assert_str_eq(kv->v.str, wstr);
+	else if (type == SP_VALUE_U64)
+		cr_assert_eq(kv->v.u64, (uint64_t)want, "%s", key);
+	else
+		cr_assert_eq(kv->v.i64, want, "%s", key);
+}
+
+Test(hooks, optimized_arguments_are_right_or_marked)
+{
+	sp_set_enabled(true);
+	SP_TRACE("args2", NULL) {
+		sink = args_target_o2(3, 4, "abc", -9);
+	}
+	sp_snapshot *s = sp_snapshot_take();
+	const sp_node *n = only_trace(s, "args2")->root->first_child;
+	cr_assert_str_eq(n->name, "args_target_o2");
+	assert_arg(n, "a", SP_VALUE_I64, 3, NULL);
+	assert_arg(n, "b", SP_VALUE_U64, 4, NULL);
+	assert_arg(n, "name", SP_VALUE_STR, 0, "abc");
+	assert_arg(n, "neg", SP_VALUE_I64, -9, NULL);
+	sp_snapshot_free(s);
+}
+
 Test(hooks, nothing_is_recorded_while_off)
 {
 	cr_assert(sp_enabled(), "setting a pattern implies recording");
