@@ -66,12 +66,17 @@ SP_COLD static void capture_args(struct sp__thread *t, struct sp__frame *f, uint
 	((struct sp__span_rec *)sp__rec(t, f->slot))->t0 = sp__now();
 }
 
-static void record_enter(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintptr_t sp, uint32_t v,
-			 uint32_t size)
+/* Open the frame of an instrumented function. Out of line, and called as
+ * a tail call: the hooks' fast paths then need no stack frame at all
+ * (inlined, its register saves would be paid by every call, in scope or
+ * not). */
+__attribute__((noinline)) static void record_enter(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintptr_t sp,
+						   uint32_t v, uint32_t size)
 {
+	t->busy = 1;
 	if (SP_UNLIKELY(t->overflow)) {
 		t->overflow++;
-		return;
+		goto out;
 	}
 	if (t->depth && SP_UNLIKELY(!sp__top_is_parent(&t->frames[t->depth - 1], cs, sp)))
 		sp__resolve(t, cs, sp, true); /* may close frames, and the scope */
@@ -80,14 +85,14 @@ static void record_enter(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintp
 	if ((v & SP_FN_EXCL) && !(v & (SP_FN_CALLS | SP_FN_TRACE))) {
 		/* Not a span, but its callees still are, under its parent. */
 		if (!t->scope)
-			return;
+			goto out;
 		f = sp__open_pass(t, flags);
 	} else {
 		if (!(v & SP_FN_RECORD) && !t->scope)
-			return;
+			goto out;
 		/* Only these may start a trace; a cumulative one needs a parent. */
 		if (!t->depth && !(v & (SP_FN_CALLS | SP_FN_TRACE | SP_FN_SPAN)))
-			return;
+			goto out;
 		if (v & SP_FN_CALLS)
 			flags |= SP_FF_SCOPE;
 		if (v & SP_FN_TRACE)
@@ -99,7 +104,7 @@ static void record_enter(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintp
 			set_call_id(t, v & SP_FN_SITE_MASK);
 	}
 	if (SP_UNLIKELY(!f))
-		return;
+		goto out;
 	f->fn = fn;
 	f->sp = sp;
 	f->cs = cs;
@@ -108,29 +113,62 @@ static void record_enter(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintp
 		t->scope++;
 	if (SP_UNLIKELY(flags & SP_FF_ARGS) && f->kind == SP_FRAME_SPAN)
 		capture_args(t, f, v & SP_FN_SITE_MASK);
+out:
+	t->busy = 0;
+}
+
+/* The first call on a thread, or of a function. */
+SP_COLD static void enter_slow(uintptr_t fn, uintptr_t cs, uintptr_t sp)
+{
+	struct sp__thread *t = sp__tls;
+	if (!t) {
+		t = attach_slow();
+		if (!t)
+			return;
+	}
+	if (t->busy)
+		return;
+	uint32_t size = 0;
+	uint32_t v = sp__cache_get(fn, &size);
+	if (!v) {
+		v = decide_slow(t, fn, &size);
+		if (!v)
+			return;
+	}
+	if (!(v & SP_FN_RECORD) && !t->scope)
+		return;
+	record_enter(t, fn, cs, sp, v, size);
 }
 
 SP_INLINE void hook_enter(uintptr_t fn, uintptr_t cs, uintptr_t sp)
 {
 	struct sp__thread *t = sp__tls;
-	if (SP_UNLIKELY(!t)) {
-		t = attach_slow();
-		if (!t)
-			return;
-	}
+	if (SP_UNLIKELY(!t))
+		return enter_slow(fn, cs, sp);
 	if (SP_UNLIKELY(t->busy))
 		return;
-	uint32_t size;
-	uint32_t v = sp__cache_get(fn, &size);
-	if (SP_UNLIKELY(!v)) {
-		v = decide_slow(t, fn, &size);
-		if (!v)
-			return;
-	}
+	const struct sp__centry *e = sp__cache_find(fn);
+	if (SP_UNLIKELY(!e))
+		return enter_slow(fn, cs, sp);
+	uint32_t v = e->val;
 	if (SP_LIKELY(!(v & SP_FN_RECORD)) && !t->scope)
 		return; /* out of scope */
+	record_enter(t, fn, cs, sp, v, e->size);
+}
+
+__attribute__((noinline)) static void exit_pop(struct sp__thread *t)
+{
+	sp_ticks_t now = sp__now();
 	t->busy = 1;
-	record_enter(t, fn, cs, sp, v, size);
+	sp__pop(t, now, false);
+	t->busy = 0;
+}
+
+__attribute__((noinline)) static void exit_slow(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintptr_t sp,
+						bool tail)
+{
+	t->busy = 1;
+	sp__exit_slow(t, fn, cs, sp, tail);
 	t->busy = 0;
 }
 
@@ -154,19 +192,12 @@ SP_INLINE void hook_exit(uintptr_t fn, uintptr_t cs, uintptr_t sp, bool tail)
 	const struct sp__frame *f = &t->frames[t->depth - 1];
 	if (SP_LIKELY(f->fn == fn && f->cs == cs)) {
 		bool mine = tail ? f->sp < sp && (t->depth == 1 || f[-1].sp >= sp) : f->sp >= sp;
-		if (SP_LIKELY(mine)) {
-			sp_ticks_t now = sp__now();
-			t->busy = 1;
-			sp__pop(t, now, false);
-			t->busy = 0;
-			return;
-		}
+		if (SP_LIKELY(mine))
+			return exit_pop(t);
 	} else if (f->sp >= sp) {
 		return; /* no frame of its own (out of scope, or inlined into the top's activation) */
 	}
-	t->busy = 1;
-	sp__exit_slow(t, fn, cs, sp, tail);
-	t->busy = 0;
+	exit_slow(t, fn, cs, sp, tail);
 }
 
 SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_enter(void *fn, void *call_site)

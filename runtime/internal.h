@@ -279,21 +279,30 @@ struct sp__ctable {
 
 extern SP_HIDDEN struct sp__ctable *_Atomic sp__ctab;
 
-/* The decision for function `fn`, or 0 when it was never seen. */
-SP_INLINE uint32_t sp__cache_get(uintptr_t fn, uint32_t *size)
+/* The cache entry of function `fn`, or NULL when it was never seen.
+ * Entries never change once published, and tables are never freed. */
+SP_INLINE const struct sp__centry *sp__cache_find(uintptr_t fn)
 {
 	struct sp__ctable *tab = atomic_load_explicit(&sp__ctab, memory_order_acquire);
 	uint32_t i = (uint32_t)((fn * 0x9e3779b97f4a7c15ull) >> 40) & tab->mask;
 	for (;;) {
 		uintptr_t k = atomic_load_explicit(&tab->e[i].key, memory_order_acquire);
-		if (SP_LIKELY(k == fn)) {
-			*size = tab->e[i].size;
-			return tab->e[i].val;
-		}
+		if (SP_LIKELY(k == fn))
+			return &tab->e[i];
 		if (k == 0)
-			return 0;
+			return NULL;
 		i = (i + 1) & tab->mask;
 	}
+}
+
+/* The decision for function `fn`, or 0 when it was never seen. */
+SP_INLINE uint32_t sp__cache_get(uintptr_t fn, uint32_t *size)
+{
+	const struct sp__centry *e = sp__cache_find(fn);
+	if (!e)
+		return 0;
+	*size = e->size;
+	return e->val;
 }
 
 SP_HIDDEN void sp__sites_init(void);
