@@ -106,7 +106,10 @@ static void *block_alloc(size_t need)
 
 static void block_free(void *b, size_t size)
 {
-	if (size <= CLASS_MAX && sp__lock(&block_lock)) {
+	/* Only a block of exactly a class's size may go on its free list: a
+	 * handed-over buffer trimmed to whole pages is not one. */
+	bool exact = size <= CLASS_MAX && size == (size_t)CLASS_MIN << class_of(size);
+	if (exact && sp__lock(&block_lock)) {
 		if (size <= CARVE_MAX || cached + size <= CACHE_MAX) {
 			int c = class_of(size);
 			*(void **)b = free_list[c];

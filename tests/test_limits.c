@@ -60,3 +60,4 @@ Test(limits, a_trace_bigger_than_the_budget_is_kept_truncated)
 		     "stored %lu + dropped %lu", (unsigned long)stored_s, (unsigned long)huge->dropped_spans);
 	sp_snapshot_free(s);
 }
+
