@@ -272,7 +272,7 @@ static void parse_globs(const char *name, const char *v, struct sp__globs *g)
 static const char *const known[] = {
 	"SPANPROF_ENABLED", "SPANPROF_OUTPUT", "SPANPROF_MAX_TRACES", "SPANPROF_BUFFER_MB",
 	"SPANPROF_TRACE_CALLS", "SPANPROF_TRACE_ALL", "SPANPROF_EXCLUDE", "SPANPROF_CUMULATIVE",
-	"SPANPROF_TRACE", "SPANPROF_ARGS", "SPANPROF_DEBUG",
+	"SPANPROF_TRACE", "SPANPROF_ARGS", "SPANPROF_DEBUG", "SPANPROF_SIGNAL",
 };
 
 extern char **environ;

@@ -273,10 +273,23 @@ int sp__dump_write(const char *path)
 {
 	if (!path || !*path)
 		return -EINVAL;
+	/* NAME.tmp.PID, built by hand: this may run in a signal handler. */
 	char tmp[PATH_MAX];
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
+	size_t len = strlen(path);
+	if (len + 32 >= sizeof tmp)
 		return -ENAMETOOLONG;
-	sp__modules_scan(); /* libraries loaded since the last look */
+	memcpy(tmp, path, len);
+	memcpy(tmp + len, ".tmp.", 5);
+	len += 5;
+	char digits[24];
+	size_t nd = 0;
+	for (unsigned long v = (unsigned long)getpid(); nd == 0 || v; v /= 10)
+		digits[nd++] = (char)('0' + v % 10);
+	while (nd)
+		tmp[len++] = digits[--nd];
+	tmp[len] = '\0';
+	if (!sp__in_control_handler)
+		sp__modules_scan(); /* libraries loaded since the last look */
 	size_t n;
 	struct sp__trace **v = sp__store_grab(&n);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);

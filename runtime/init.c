@@ -132,6 +132,7 @@ void sp__init(void)
 	sp__modules_scan();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	atexit(at_exit);
+	sp__control_init();
 	if (sp__cfg.any_files) /* read DWARF now, not in a hook */
 		for (uint32_t i = 0; i < sp__module_count(); i++)
 			sp__module_file_lists((int)i, 0);

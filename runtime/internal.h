@@ -18,6 +18,7 @@
  *   decode.c    record stream -> tree (also compiled into the CLI)
  *   snapshot.c  the read API
  *   init.c      constructor, exit dump, control API
+ *   control.c   live control from outside (SPANPROF_SIGNAL, `spanprof ctl`)
  *
  * Every function here runs inside someone else's program: no exit, no
  * abort, no lock held while a trace is built, and nothing on a hook's path
@@ -171,6 +172,7 @@ struct sp__config {
 	struct sp__globs trace_calls, trace_all, exclude, cumulative, trace, args;
 	bool any_globs;  /* one of the lists above is set */
 	bool any_files;  /* one of them has a file: pattern */
+	int control_signal; /* SPANPROF_SIGNAL, once its handler is installed */
 };
 extern SP_HIDDEN struct sp__config sp__cfg;
 SP_HIDDEN void sp__config_load(void);
@@ -331,6 +333,8 @@ struct sp__global {
 extern SP_HIDDEN struct sp__global sp__g;
 SP_HIDDEN void sp__update_hooks(void);
 SP_HIDDEN int sp__dump_write(const char *path); /* 0 or -errno */
+SP_HIDDEN void sp__control_init(void);
+extern SP_HIDDEN int sp__in_control_handler; /* dumping from the signal handler */
 SP_HIDDEN void sp__init(void);
 
 #endif

@@ -1,0 +1,140 @@
+/* control.c - live control of a running process (`spanprof ctl PID ...`).
+ *
+ * Opt-in: with SPANPROF_SIGNAL=SIGUSR2 (or SIGUSR1, SIGRTMIN+N), the
+ * runtime installs a handler for that signal, and only then; without it
+ * the program's signals are untouched. The command travels in the value of
+ * sigqueue(3), so nothing is read from files:
+ *   1 enable recording   2 disable   3 clear the store
+ *   4 write the dump to SPANPROF_OUTPUT (as at exit; "%p" is the pid)
+ * Only a process allowed to signal this one (same user, or root) can.
+ *
+ * The handler does only async-signal-safe things: flag stores, our own
+ * locks (which give up rather than deadlock if the interrupted thread
+ * holds them), mmap, open/write/rename for the dump. The dump made here
+ * skips looking for libraries loaded since the last picture
+ * (dl_iterate_phdr takes the loader's lock), so a library dlopen'ed after
+ * the last trace may show by address.
+ */
+#include "stack.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { CMD_ENABLE = 1, CMD_DISABLE = 2, CMD_CLEAR = 3, CMD_DUMP = 4 };
+
+int sp__in_control_handler;
+
+/* Decimal pid into buf; returns the length. No stdio: we are in a handler. */
+static size_t put_pid(char *buf)
+{
+	char tmp[24];
+	size_t n = 0;
+	unsigned long v = (unsigned long)getpid();
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static void handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	int e = errno;
+	switch (si->si_code == SI_QUEUE ? si->si_value.sival_int : 0) {
+	case CMD_ENABLE:
+		sp_set_enabled(true);
+		break;
+	case CMD_DISABLE:
+		sp_set_enabled(false);
+		break;
+	case CMD_CLEAR:
+		sp__store_clear();
+		break;
+	case CMD_DUMP: {
+		const char *pat = sp__cfg.output ? sp__cfg.output : SP_DEFAULT_OUTPUT;
+		char path[PATH_MAX];
+		size_t n = 0;
+		for (const char *p = pat; *p && n < sizeof path - 24; p++) {
+			if (p[0] == '%' && p[1] == 'p') {
+				n += put_pid(path + n);
+				p++;
+			} else if (p[0] == '%' && p[1] == '%') {
+				path[n++] = '%';
+				p++;
+			} else {
+				path[n++] = *p;
+			}
+		}
+		path[n] = '\0';
+		sp__in_control_handler = 1;
+		sp__dump_write(path);
+		sp__in_control_handler = 0;
+		break;
+	}
+	default:
+		break; /* a plain kill(1), or an unknown command: ignored */
+	}
+	errno = e;
+}
+
+/* SIGUSR1, SIGUSR2, SIGRTMIN+N (or a number); 0 if not one of those. */
+static int parse_signal(const char *v)
+{
+	if (!strcmp(v, "SIGUSR1") || !strcmp(v, "USR1"))
+		return SIGUSR1;
+	if (!strcmp(v, "SIGUSR2") || !strcmp(v, "USR2"))
+		return SIGUSR2;
+	const char *p = v;
+	int base = 0;
+	if (!strncmp(p, "SIGRTMIN", 8) || !strncmp(p, "RTMIN", 5)) {
+		p += p[0] == 'S' ? 8 : 5;
+		base = SIGRTMIN;
+		if (*p == '\0')
+			return base;
+		if (*p++ != '+')
+			return 0;
+	}
+	int n = 0;
+	if (!*p)
+		return 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9' || n > 100)
+			return 0;
+		n = n * 10 + (*p - '0');
+	}
+	n += base;
+	return (n == SIGUSR1 || n == SIGUSR2 || (n >= SIGRTMIN && n <= SIGRTMAX)) ? n : 0;
+}
+
+void sp__control_init(void)
+{
+	const char *v = secure_getenv("SPANPROF_SIGNAL");
+	if (!v || !*v)
+		return;
+	int sig = parse_signal(v);
+	if (!sig) {
+		sp__warn("SPANPROF_SIGNAL='%s' is not SIGUSR1, SIGUSR2 or SIGRTMIN+N; no live control", v);
+		return;
+	}
+	struct sigaction old, sa;
+	memset(&sa, 0, sizeof sa);
+	if (sigaction(sig, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO ? old.sa_sigaction != NULL
+									  : old.sa_handler != SIG_DFL)) {
+		sp__warn("SPANPROF_SIGNAL: the program already handles signal %d; no live control", sig);
+		return;
+	}
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL) != 0)
+		sp__warn("SPANPROF_SIGNAL: cannot handle signal %d: %s", sig, strerror(errno));
+	else
+		sp__cfg.control_signal = sig;
+}
