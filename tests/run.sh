@@ -1,0 +1,51 @@
+#!/bin/sh
+# run.sh - install what is missing, build, and run every test twice: in the
+# normal build (build/) and with AddressSanitizer + UBSan (build-asan/).
+# The last line counts the passed and failed tests (Criterion cases and
+# end-to-end checks) over both builds; the exit status is 0 only if none
+# failed.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+.ci/install-deps || exit 1
+
+run_build() { # dir, meson options...
+	dir=$1
+	shift
+	rm -f "$dir/meson-logs/testlog.json" # never count a stale log
+	if [ ! -d "$dir" ]; then
+		meson setup "$dir" "$@" >/dev/null || return 1
+	fi
+	ninja -C "$dir" >/dev/null || { ninja -C "$dir" | tail -20; return 1; }
+	meson test -C "$dir" --print-errorlogs --num-processes 2
+}
+
+status=0
+run_build build || status=1
+run_build build-asan -Db_sanitize=address,undefined -Dbuildtype=debug || status=1
+
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY' || status=1
+import json, os, sys
+passed = failed = 0
+for path in sys.argv[1:]:
+    if not os.path.exists(path):
+        print(f"{path}: no test log (the build failed)")
+        failed += 1
+        continue
+    for line in open(path):
+        r = json.loads(line)
+        ok = r["result"] in ("OK", "EXPECTEDFAIL")
+        tap = [l for l in (r.get("stdout") or "").splitlines() if l.startswith(("ok ", "not ok "))]
+        if tap:  # a Criterion binary: count its cases
+            p = sum(l.startswith("ok ") for l in tap)
+            passed += p
+            failed += len(tap) - p
+            if not ok and len(tap) == p:
+                failed += 1  # crashed, or exited badly after its cases
+        elif ok:
+            passed += 1
+        elif r["result"] != "SKIP":
+            failed += 1
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed or not passed else 0)
+PY
+exit $status
