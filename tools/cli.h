@@ -1,0 +1,72 @@
+/* cli.h - subcommands and their options, as data.
+ *
+ * Each subcommand is one entry of the table in main.c and one file
+ * (cmd_NAME.c) exporting `int cmd_NAME(int argc, char **argv)`. Its
+ * options are an array of struct cli_opt, from which both parsing
+ * (getopt_long) and --help are generated:
+ *
+ *   static const struct cli_opt opts[] = {
+ *       { 'f', "file", "FILE", "dump to read (default: spanprof.out)", 'f' },
+ *       { 0, "json", NULL, "print JSON", 'j' },
+ *       { 0 },
+ *   };
+ *   struct cli_parser p;
+ *   cli_init(&p, "show", argc, argv, opts);
+ *   for (int o; (o = cli_next(&p)) != CLI_END;) {
+ *       if (o == CLI_HELP) return 0;
+ *       if (o == CLI_ERROR) return 2;
+ *       ...
+ *   }
+ *   // operands: argv[p.ind .. argc)
+ */
+#ifndef SP_CLI_H
+#define SP_CLI_H
+
+#include <stdbool.h>
+
+struct cli_opt {
+	int short_name;        /* 'f', or 0 */
+	const char *long_name; /* "file" */
+	const char *arg;       /* "FILE"; NULL for a flag */
+	const char *help;      /* one line, "(default: ...)" included */
+	int id;                /* what cli_next returns for it */
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;     /* one line, in the command list */
+	const char *usage;       /* "[-f FILE] [--json] SEQ" */
+	const char *description; /* a paragraph, '\n' separated */
+	const struct cli_opt *opts;
+	bool stop_at_operand; /* options end at the first operand (run PROG ARGS) */
+};
+
+#define CLI_END (-1)
+#define CLI_HELP (-2)  /* --help was given and printed: exit 0 */
+#define CLI_ERROR (-3) /* a usage error was printed: exit 2 */
+
+struct cli_parser {
+	const struct cli_cmd *cmd;
+	int argc;
+	char **argv;
+	int ind;          /* first operand, after cli_next returned CLI_END */
+	const char *arg;  /* the option's argument */
+	void *state;
+};
+
+const struct cli_cmd *cli_find(const char *name);
+void cli_init(struct cli_parser *p, const char *cmd, int argc, char **argv);
+int cli_next(struct cli_parser *p);
+void cli_help(const struct cli_cmd *cmd);
+
+/* Strict number parsing for option values: 0 on success, else a usage
+ * error is printed and -1 returned. */
+int cli_uint(const struct cli_parser *p, const char *what, const char *s, unsigned long long max,
+	     unsigned long long *out);
+int cli_double(const struct cli_parser *p, const char *what, const char *s, double *out);
+
+/* The subcommand table (main.c). */
+extern const struct cli_cmd cli_cmds[];
+
+#endif

@@ -1,0 +1,104 @@
+/* common.c - see common.h. */
+#include "common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+
+int cmd_open(const char *path, struct sp_dump *d)
+{
+	char err[1024];
+	if (sp_dump_open(path, d, err, sizeof err) == 0)
+		return 0;
+	sp_errorf("%s", err);
+	sp_dump_close(d);
+	return 1;
+}
+
+void cmd_close(struct sp_dump *d)
+{
+	sp_names_free(d);
+	sp_dump_close(d);
+}
+
+long cmd_pick(const char *cmd, struct sp_dump *d, const char *spec)
+{
+	if (d->ntraces == 0) {
+		sp_errorf("no traces in %s; run the program with SPANPROF_ENABLED=1", d->path);
+		return -1;
+	}
+	if (!strcmp(spec, "first"))
+		return 0;
+	if (!strcmp(spec, "last"))
+		return (long)d->ntraces - 1;
+	if (!strcmp(spec, "slowest")) {
+		size_t best = 0;
+		for (size_t i = 1; i < d->ntraces; i++)
+			if (d->traces[i].t1 - d->traces[i].t0 > d->traces[best].t1 - d->traces[best].t0)
+				best = i;
+		return (long)best;
+	}
+	const char *s = spec[0] == '#' ? spec + 1 : spec;
+	char *end;
+	unsigned long long seq = strtoull(s, &end, 10);
+	if (!*s || *end || *s == '-') {
+		sp_usagef(cmd, "'%s' is not a trace number (or first, last, slowest)", spec);
+		return -2;
+	}
+	long i = sp_dump_find(d, seq);
+	if (i < 0)
+		sp_errorf("no trace #%llu in %s (traces #%llu..#%llu)", seq, d->path,
+			  (unsigned long long)d->traces[0].seq, (unsigned long long)d->traces[d->ntraces - 1].seq);
+	return i;
+}
+
+int cmd_tree(struct sp_dump *d, size_t index, struct sp_tree *t)
+{
+	char err[1024];
+	if (sp_tree_load(d, index, t, err, sizeof err) == 0)
+		return 0;
+	sp_errorf("%s", err);
+	return 1;
+}
+
+/* Follow a path of names separated by '/'. */
+static const sp_node *find_path(const sp_node *node, const char *path)
+{
+	while (node && *path) {
+		const char *slash = strchr(path, '/');
+		size_t len = slash ? (size_t)(slash - path) : strlen(path);
+		const sp_node *hit = NULL;
+		for (const sp_node *c = node->first_child; c && !hit; c = c->next_sibling)
+			if (strlen(c->name) == len && !memcmp(c->name, path, len))
+				hit = c;
+		node = hit;
+		path = slash ? slash + 1 : path + len;
+	}
+	return node;
+}
+
+const sp_node *cmd_zoom(const struct sp_tree *t, const char *zoom)
+{
+	if (!zoom)
+		return t->root;
+	char *end;
+	unsigned long n = strtoul(zoom, &end, 10);
+	if (*zoom && !*end) {
+		if (n >= t->dec.nnodes) {
+			sp_errorf("no node %lu in trace #%llu (nodes 0..%u)", n, (unsigned long long)t->tr->seq,
+				  t->dec.nnodes - 1);
+			return NULL;
+		}
+		return &t->dec.nodes[n];
+	}
+	const char *p = zoom;
+	size_t rl = strlen(t->root->name);
+	if (!strncmp(p, t->root->name, rl) && (p[rl] == '/' || p[rl] == '\0'))
+		p += rl + (p[rl] == '/');
+	const sp_node *node = find_path(t->root, p);
+	if (!node)
+		sp_errorf("no span '%s' in trace #%llu (a path of names from the root, or a node number)", zoom,
+			  (unsigned long long)t->tr->seq);
+	return node;
+}

@@ -1,0 +1,75 @@
+/* dump.h - read a spanprof dump (docs/FORMAT.md).
+ *
+ * sp_dump_open() reads the whole file and checks every field of the
+ * header, INFO, MODULES, SITES and the TRACE headers; the record streams
+ * are checked when a trace is decoded (tree.h). The file is not trusted:
+ * counts are bounded by the bytes that remain, strings by their length
+ * fields, and every failure is one line naming the file and the offset.
+ */
+#ifndef SP_CLI_DUMP_H
+#define SP_CLI_DUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sp_dump_module {
+	uint64_t bias, start, end;
+	uint32_t flags; /* 1 main program, 2 unloaded */
+	uint8_t build_id_len;
+	const uint8_t *build_id;
+	char *path;
+};
+
+enum { SP_SITE_FUNCTION = 1, SP_SITE_PROBE = 2, SP_SITE_NAME = 3 };
+
+struct sp_dump_site {
+	uint8_t kind;
+	uint32_t module;  /* function: module index, or UINT32_MAX */
+	uint32_t line;    /* probe */
+	uint64_t offset;  /* function: address in the module file */
+	uint64_t address; /* function: runtime address */
+	uint32_t size;
+	char *name;       /* function: runtime symbol (may be ""); else the name */
+	char *func, *file;
+};
+
+struct sp_dump_trace {
+	uint64_t seq, tid, t0, t1, dropped, iterations;
+	uint32_t nrec, flags;
+	char *id;
+	const uint8_t *stream;
+	uint64_t stream_len;
+	uint64_t offset; /* of its section in the file, for messages */
+};
+
+struct sp_dump {
+	char *path;
+	uint8_t *data;
+	size_t size;
+	uint32_t version;
+	uint64_t pid;
+	double ticks_per_ns;
+	uint64_t ref_tick, ref_wall_ns, ref_mono_ns;
+	double overhead_per_span_ns, total_overhead_ms;
+	uint64_t spans, iterations, committed, evicted, dropped;
+	uint32_t max_traces, buffer_mb, clock_source;
+	char *program, *cmdline;
+	struct sp_dump_module *modules;
+	uint32_t nmodules;
+	struct sp_dump_site *sites; /* sites[0] unused: ids start at 1 */
+	uint32_t nsites;
+	struct sp_dump_trace *traces;
+	size_t ntraces;
+	void *symbols; /* tree.c's naming cache */
+};
+
+/* 0, or -1 with a message (without the "spanprof: " prefix) in err. */
+int sp_dump_open(const char *path, struct sp_dump *d, char *err, size_t errlen);
+void sp_dump_close(struct sp_dump *d);
+/* Index of the trace with sequence number seq, or -1. */
+long sp_dump_find(const struct sp_dump *d, uint64_t seq);
+/* Wall-clock ns (since the Unix epoch) of a tick value. */
+uint64_t sp_dump_wall_ns(const struct sp_dump *d, uint64_t tick);
+uint64_t sp_dump_ns(const struct sp_dump *d, uint64_t ticks);
+
+#endif
