@@ -8,7 +8,9 @@
 
 const char *fmt_ms(char *buf, size_t size, uint64_t ns)
 {
-	snprintf(buf, size, "%.3f", (double)ns / 1e6);
+	/* ms everywhere; under 1 ms a fourth decimal (0.1 us) keeps short
+	 * spans from all reading 0.000 */
+	snprintf(buf, size, ns < 1000000 ? "%.4f" : "%.3f", (double)ns / 1e6);
 	return buf;
 }
 

@@ -8,7 +8,7 @@
 
 #include "spanprof.h"
 
-/* "12.345" (ms, 3 decimals) into buf. */
+/* "12.345" ms (3 decimals; 4 under 1 ms) into buf. */
 const char *fmt_ms(char *buf, size_t size, uint64_t ns);
 /* Local wall clock "2026-11-23 23:49:01.123". */
 const char *fmt_wall(char *buf, size_t size, uint64_t epoch_ns);
