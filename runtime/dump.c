@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -269,6 +270,32 @@ static int write_all(int fd, struct sp__trace **v, size_t n)
 	return err ? -err : 0;
 }
 
+/* Checksum the written file (docs/FORMAT.md) and store it at offset 48:
+ * one pass over a read-only mapping, after all the length patches. */
+static int seal(int fd)
+{
+	uint32_t flags = 1; /* checksummed: set first */
+	struct stat st;
+	if (pwrite(fd, &flags, 4, 36) != 4 || fstat(fd, &st) != 0)
+		return -(errno ? errno : EIO);
+	size_t size = (size_t)st.st_size;
+	const uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < size; i++) {
+		if (i == 48) {
+			i = 55;
+			continue;
+		}
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	}
+	munmap((void *)p, size);
+	if (pwrite(fd, &h, 8, 48) != 8)
+		return -(errno ? errno : EIO);
+	return 0;
+}
+
 int sp__dump_write(const char *path)
 {
 	if (!path || !*path)
@@ -292,9 +319,9 @@ int sp__dump_write(const char *path)
 		sp__modules_scan(); /* libraries loaded since the last look */
 	size_t n;
 	struct sp__trace **v = sp__store_grab(&n);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) /* left by a crashed run */
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		int e = errno;
 		sp__store_release(v, n);
@@ -302,6 +329,8 @@ int sp__dump_write(const char *path)
 	}
 	int rc = write_all(fd, v, n);
 	sp__store_release(v, n);
+	if (!rc)
+		rc = seal(fd);
 	if (close(fd) != 0 && !rc)
 		rc = -errno;
 	if (!rc && rename(tmp, path) != 0)

@@ -268,12 +268,53 @@ static int read_trace(struct sp_dump *d, struct cur *c, size_t sect, char *err, 
 	return 0;
 }
 
+static int parse(struct sp_dump *d, bool unchecked, char *err, size_t errlen);
+
 int sp_dump_open(const char *path, struct sp_dump *d, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof *d);
 	d->path = strdup(path);
-	if (!d->path || read_file(d, err, errlen))
+	if (!d->path) {
+		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
+	}
+	if (read_file(d, err, errlen))
+		return -1;
+	return parse(d, false, err, errlen);
+}
+
+int sp_dump_parse(const char *name, const uint8_t *data, size_t size, bool unchecked, struct sp_dump *d, char *err,
+		  size_t errlen)
+{
+	memset(d, 0, sizeof *d);
+	d->path = strdup(name);
+	d->data = malloc(size ? size : 1);
+	if (!d->path || !d->data) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	memcpy(d->data, data, size);
+	d->size = size;
+	if (size == 0)
+		return fail(d, err, errlen, "empty file (not a spanprof dump)");
+	return parse(d, unchecked, err, errlen);
+}
+
+static uint64_t checksum(const uint8_t *p, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < size; i++) {
+		if (i == 48) {
+			i = 55;
+			continue;
+		}
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int parse(struct sp_dump *d, bool unchecked, char *err, size_t errlen)
+{
 	struct cur c = { d->data, 0, d->size, false };
 	if (d->size < 8 || memcmp(d->data, SP_DUMP_MAGIC, 8))
 		return fail(d, err, errlen, "not a spanprof dump (bad magic)");
@@ -283,7 +324,9 @@ int sp_dump_open(const char *path, struct sp_dump *d, char *err, size_t errlen)
 	d->version = U32(&c);
 	uint32_t min_reader = U32(&c), hdr = U32(&c), marker = U32(&c);
 	uint64_t fsize = U64(&c);
-	uint32_t nsections = U32(&c);
+	uint32_t nsections = U32(&c), flags = U32(&c);
+	rd(&c, 8); /* pid */
+	uint64_t sum = U64(&c);
 	if (marker != 0x01020304u)
 		return fail(d, err, errlen, "written with another byte order; not readable here");
 	if (min_reader > SP_DUMP_VERSION)
@@ -296,6 +339,8 @@ int sp_dump_open(const char *path, struct sp_dump *d, char *err, size_t errlen)
 					      (unsigned long long)fsize)
 				       : fail(d, err, errlen, "corrupt: %zu bytes, the header says %llu", d->size,
 					      (unsigned long long)fsize);
+	if (!unchecked && (!(flags & 1) || checksum(d->data, d->size) != sum))
+		return fail(d, err, errlen, "corrupt: the checksum does not match (damaged or altered file)");
 	c.pos = hdr;
 	if (nsections > (d->size - hdr) / 16)
 		return fail(d, err, errlen, "corrupt: %u sections in %zu bytes", nsections, d->size - hdr);

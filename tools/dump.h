@@ -9,6 +9,7 @@
 #ifndef SP_CLI_DUMP_H
 #define SP_CLI_DUMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,10 @@ struct sp_dump {
 
 /* 0, or -1 with a message (without the "spanprof: " prefix) in err. */
 int sp_dump_open(const char *path, struct sp_dump *d, char *err, size_t errlen);
+/* The same, from bytes in memory (copied); `unchecked` skips the checksum,
+ * so that tests and the fuzzer reach the structural checks. */
+int sp_dump_parse(const char *name, const uint8_t *data, size_t size, bool unchecked, struct sp_dump *d, char *err,
+		  size_t errlen);
 void sp_dump_close(struct sp_dump *d);
 /* Index of the trace with sequence number seq, or -1. */
 long sp_dump_find(const struct sp_dump *d, uint64_t seq);
