@@ -139,7 +139,16 @@ static bool push(struct show *s, size_t depth, const sp_node *n)
 static void render(struct show *s, const sp_node *root)
 {
 	line(s, root, 0, true);
-	if (s->max_depth == 0 || !root->first_child || !push(s, 0, root))
+	if (!root->first_child)
+		return;
+	if (s->max_depth == 0) { /* --depth 0: just say what is below */
+		uint64_t ns = 0;
+		for (const sp_node *c = root->first_child; c; c = c->next_sibling)
+			ns += c->duration_ns;
+		fold_line(s, 1, root->nchildren, ns);
+		return;
+	}
+	if (!push(s, 0, root))
 		return;
 	size_t depth = 0; /* the level whose children are listed: depth + 1 is theirs */
 	for (;;) {

@@ -9,10 +9,10 @@ static int filter_match(const char *row, const char *needle)
 
 static int filter_score(const char *row)
 {
-	int s = 0;
+	unsigned s = 0;
 	for (const char *p = row; *p; p++)
-		s = s * 31 + *p;
-	return s & 0xffff;
+		s = s * 31 + (unsigned char)*p;
+	return (int)(s & 0xffff);
 }
 
 int filter_rows(const char **rows, int n, const char *needle)

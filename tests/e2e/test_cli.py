@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""test_cli.py - the spanprof CLI on dumps from real programs, end to end.
+
+usage: test_cli.py SPANPROF DATAGRID EXIT_PROG FORK_PROG THREADS PLUGIN_HOST
+Prints TAP. Each check runs the programs under the profiler with the
+environment a user would set, then asserts on the structure of what the
+CLI prints (names, shape, counts, data) - not just on exit statuses.
+"""
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SPANPROF, DATAGRID, EXIT_PROG, FORK_PROG, THREADS, PLUGIN = map(os.path.abspath, sys.argv[1:7])
+TMP = tempfile.mkdtemp(prefix="sp-e2e-")
+results = []
+
+
+def run(args, env=None, check=True, cwd=TMP):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
+    e.update(env or {})
+    p = subprocess.run(args, env=e, cwd=cwd, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args} exited {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def sp(*args, check=True):
+    return run([SPANPROF, *args], check=check)
+
+
+def sp_json(*args):
+    return json.loads(sp(*args, "--json").stdout)
+
+
+def record(prog, out, env, args=()):
+    path = os.path.join(TMP, out)
+    run([prog, *args], env={"SPANPROF_OUTPUT": path, **env})
+    assert os.path.exists(path), f"{prog} wrote no {path}"
+    return path
+
+
+def case(fn):
+    results.append(fn)
+    return fn
+
+
+def nodes(n):
+    yield n
+    for c in n.get("children", []):
+        yield from nodes(c)
+
+
+def eq(a, b, what=""):
+    assert a == b, f"{what}: {a!r} != {b!r}"
+
+
+PHASES = ["lookup", "before_commands", "callback", "after_commands", "oob_swap"]
+
+
+@case
+def datagrid_list_has_24_commands():
+    f = record(DATAGRID, "dg.out", {"SPANPROF_ENABLED": "1"})
+    traces = sp_json("list", "-f", f)
+    eq(len(traces), 24, "traces")
+    eq([t["seq"] for t in traces], list(range(1, 25)), "seqs")
+    for t in traces:
+        eq(list(t), ["seq", "name", "id", "data", "start_ns", "duration_ns", "thread", "dropped_spans"], "keys")
+        eq(t["name"], "navigate_cell")
+        eq(t["data"]["grid_rows"], 20000)
+        assert t["id"].startswith(f"cmd-{t['seq']}/"), t["id"]
+    text = sp("list", "-f", f).stdout.splitlines()
+    eq(len(text), 2 + 24, "table lines")
+    assert "navigate_cell" in text[2] and "cmd-1/down" in text[2]
+
+
+@case
+def datagrid_show_has_the_phases_and_render_row():
+    f = os.path.join(TMP, "dg.out")
+    t = sp_json("show", "-f", f, "slowest")
+    eq(list(t), ["seq", "name", "id", "data", "start_ns", "duration_ns", "thread", "dropped_spans", "root"], "keys")
+    root = t["root"]
+    eq([c["name"] for c in root["children"]], PHASES, "phases")
+    oob = root["children"][4]
+    eq(oob["data"]["rows_rendered"], 40)
+    rr = oob["children"][0]
+    eq((rr["kind"], rr["name"], rr["count"]), ("cumulative", "render_row", 40))
+    assert rr["min_ns"] <= rr["avg_ns"] <= rr["max_ns"] <= rr["total_ns"]
+    assert oob["duration_ns"] > 0.5 * root["duration_ns"], "oob_swap is the slow phase"
+    eq(root["duration_ns"], t["duration_ns"])
+    eq(root["self_ns"], root["duration_ns"] - sum(c["duration_ns"] for c in root["children"]))
+    out = sp("show", "-f", f, "slowest", "--color", "never").stdout
+    for p in PHASES:
+        assert f"─ {p}" in out, p
+    assert "render_row  ×40" in out
+    assert "overhead:" in out and "dropped spans: 0" in out
+    assert "◀" in out.split("oob_swap")[1].splitlines()[0], "the hot path goes through oob_swap"
+
+
+@case
+def show_zoom_depth_and_folding():
+    f = os.path.join(TMP, "dg.out")
+    z = sp("show", "-f", f, "1", "--zoom", "navigate_cell/oob_swap", "--color", "never").stdout
+    lines = [l for l in z.splitlines() if l[:6].strip().isdigit()]
+    assert lines[0].split()[-3] == "oob_swap" or "oob_swap" in lines[0], lines[0]
+    eq(len(lines), 2, "oob_swap and its render_row")
+    node = lines[0].split()[0]
+    eq(json.loads(sp("show", "-f", f, "1", "--zoom", node, "--json").stdout)["root"]["name"], "oob_swap")
+    d = sp("show", "-f", f, "1", "--depth", "0", "--color", "never").stdout
+    assert "… 5 more" in d, d
+    m = sp("show", "-f", f, "1", "--min-pct", "50", "--color", "never").stdout
+    assert "─ oob_swap" in m and "─ lookup" not in m and "… 4 more" in m, m
+    bad = sp("show", "-f", f, "1", "--zoom", "nope/none", check=False)
+    eq(bad.returncode, 1)
+
+
+@case
+def trace_calls_names_every_function():
+    f = record(DATAGRID, "dgc.out", {"SPANPROF_TRACE_CALLS": "navigate_cell"})
+    t = sp_json("show", "-f", f, "1")
+    fn = t["root"]["children"][0]
+    eq((fn["name"], fn["function"]), ("navigate_cell", "navigate_cell"))
+    assert fn["file"].endswith("datagrid/commands.c"), fn["file"]
+    assert fn["line"] > 0 and fn["module"].endswith("/datagrid")
+    names = {n["name"] for n in nodes(t["root"])}
+    for want in PHASES + ["render_page", "render_escaped", "render_append", "grid_cell_text", "grid_move"]:
+        assert want in names, want
+    esc = [n for n in nodes(t["root"]) if n["name"] == "render_escaped"]
+    assert any(c["name"] == "render_append" for e in esc for c in e.get("children", [])), "render_append under render_escaped"
+
+
+@case
+def exit_from_deep_closes_the_trace():
+    f = record(EXIT_PROG, "exit.out", {"SPANPROF_TRACE_CALLS": "exit_root"})
+    t = sp_json("show", "-f", f, "1")
+    r = t["root"]
+    eq(r["name"], "exit_root")
+    eq([c["name"] for c in r["children"]], ["exit_mid"])
+    eq([c["name"] for c in r["children"][0]["children"]], ["exit_deep"])
+    assert all(n.get("abandoned") for n in nodes(r)), "all three closed by spanprof at exit"
+    assert "(closed at exit)" in sp("show", "-f", f, "1").stdout
+
+
+@case
+def a_fork_child_writes_its_own_file():
+    path = os.path.join(TMP, "fork.out")
+    p = run([FORK_PROG], env={"SPANPROF_OUTPUT": path, "SPANPROF_ENABLED": "1"})
+    child = int(p.stdout.strip())
+    eq([t["name"] for t in sp_json("list", "-f", path)], ["before_fork", "in_parent"], "parent file")
+    cf = f"{path}.{child}"
+    assert os.path.exists(cf), cf
+    eq([(t["seq"], t["name"]) for t in sp_json("list", "-f", cf)], [(1, "in_child")], "child file")
+
+
+@case
+def threads_keep_their_traces_apart():
+    f = record(THREADS, "th.out", {"SPANPROF_TRACE_CALLS": "handle_request"})
+    traces = sp_json("list", "-f", f)
+    eq(len(traces), 200)
+    eq(len({t["thread"] for t in traces}), 4, "threads")
+    for t in traces[:20]:
+        eq(t["id"].split("-")[0], f"w{t['data']['worker']}")
+    tree = sp_json("show", "-f", f, "7")["root"]
+    eq([c["name"] for c in tree["children"][0]["children"]], ["parse", "work", "reply"])
+
+
+@case
+def a_dlopened_library_is_named():
+    f = record(PLUGIN, "pl.out", {"SPANPROF_TRACE_CALLS": "run_request"})
+    traces = sp_json("list", "-f", f)
+    eq(len(traces), 10)
+    for seq in (1, 10):  # before and after the dlclose/dlopen
+        r = sp_json("show", "-f", f, str(seq))["root"]
+        fr = r["children"][0]["children"][0]
+        eq(fr["name"], "filter_rows")
+        assert fr["module"].endswith("libplugin_filter.so"), fr["module"]
+        assert fr["file"].endswith("plugin_filter.c")
+        assert {c["name"] for c in fr["children"]} == {"filter_match", "filter_score"}
+
+
+@case
+def a_rebuilt_binary_is_not_trusted():
+    prog = os.path.join(TMP, "dg-copy")
+    shutil.copy(DATAGRID, prog)
+    f = record(prog, "copy.out", {"SPANPROF_TRACE_CALLS": "navigate_cell"})
+    data = bytearray(open(prog, "rb").read())
+    i = data.find(b"GNU\0", data.find(b"\x03\x00\x00\x00") - 16)
+    note = data.find(b"\x04\x00\x00\x00\x14\x00\x00\x00\x03\x00\x00\x00GNU\x00")
+    assert note >= 0, "a GNU build-id note"
+    data[note + 16] ^= 0xff  # "rebuilt": another build-id
+    open(prog, "wb").write(data)
+    p = sp("show", "-f", f, "1", "--json")
+    assert "build-id differs" in p.stderr, p.stderr
+    t = json.loads(p.stdout)
+    fn = t["root"]["children"][0]
+    eq(fn["name"], "navigate_cell")  # the name the runtime read in the process
+    eq(fn["file"], None)  # but nothing from the changed file
+
+
+@case
+def every_subcommand_has_help():
+    top = sp("--help").stdout
+    cmds = [l.split()[0] for l in top.split("commands:")[1].splitlines() if l.startswith("  ")]
+    assert {"list", "show", "ctl", "help"} <= set(cmds), cmds
+    for c in cmds:
+        a, b = sp(c, "--help"), sp("help", c)
+        eq(a.stdout, b.stdout, c)
+        assert a.stdout.startswith(f"usage: spanprof {c}"), c
+    assert "SPANPROF_TRACE_CALLS" in sp("help", "env").stdout
+    assert sp("--version").stdout.startswith("spanprof 0.1.0")
+
+
+@case
+def usage_errors_exit_2():
+    for args in (["lst"], ["show"], ["list", "--sort", "size"], ["show", "--depth", "-1", "1"], ["nope"], ["--bogus"],
+                 ["list", "extra"], ["show", "abc"]):
+        p = sp(*args, "-f", os.path.join(TMP, "dg.out"), check=False) if args[0] in ("list", "show") else sp(*args, check=False)
+        eq(p.returncode, 2, args)
+        assert p.stderr.startswith("spanprof: "), p.stderr
+    assert "did you mean 'list'" in sp("lst", check=False).stderr
+
+
+@case
+def bad_files_exit_1_with_one_line():
+    good = open(os.path.join(TMP, "dg.out"), "rb").read()
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 4
+    cases = {"missing": None, "empty": b"", "foreign": open("/bin/true", "rb").read(),
+             "truncated": good[:len(good) // 3], "flipped": bytes(flipped), "header-only": good[:64]}
+    for name, content in cases.items():
+        path = os.path.join(TMP, name + ".bad")
+        if content is not None:
+            open(path, "wb").write(content)
+        for cmd in (["list"], ["show", "1"]):
+            p = sp(*cmd, "-f", path, check=False)
+            eq(p.returncode, 1, (name, cmd))
+            lines = p.stderr.splitlines()
+            eq(len(lines), 1, (name, cmd, p.stderr))
+            assert lines[0].startswith("spanprof: ") and name != "missing" or "cannot open" in lines[0], lines[0]
+    p = sp("show", "-f", os.path.join(TMP, "dg.out"), "99", check=False)
+    eq((p.returncode, p.stderr.strip()), (1, f"spanprof: no trace #99 in {TMP}/dg.out (traces #1..#24)"))
+
+
+@case
+def output_errors_are_reported():
+    f = os.path.join(TMP, "dg.out")
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([SPANPROF, "list", "-f", f], stdout=full, capture_output=False, stderr=subprocess.PIPE, text=True)
+    eq(p.returncode, 1)
+    assert "write error" in p.stderr
+    p = subprocess.run(f"{SPANPROF} show -f {f} 1 | head -1", shell=True, capture_output=True, text=True)
+    eq(p.stderr, "", "a closed pipe is quiet")
+
+
+@case
+def live_control_of_a_running_program():
+    out = os.path.join(TMP, "live.out")
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
+    e.update({"SPANPROF_SIGNAL": "SIGUSR2", "SPANPROF_OUTPUT": out})
+    prog = subprocess.Popen([DATAGRID, "1000000"], env=e, stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.2)  # let it start (not a timing assertion)
+        sp("ctl", str(prog.pid), "enable")
+        time.sleep(0.2)
+        p = sp("ctl", str(prog.pid), "dump")
+        eq(p.stdout.strip(), out)
+        n = len(sp_json("list", "-f", out))
+        assert n > 0, "traces recorded after 'enable'"
+        sp("ctl", str(prog.pid), "disable")
+        time.sleep(0.1)  # the command in flight ends (a few ms) and is stored
+        sp("ctl", str(prog.pid), "clear")
+        time.sleep(0.1)
+        sp("ctl", str(prog.pid), "dump")
+        eq(sp_json("list", "-f", out), [], "cleared, then nothing recorded")
+    finally:
+        prog.kill()
+        prog.wait()
+    p = sp("ctl", str(os.getpid()), "dump", check=False)
+    eq(p.returncode, 1)
+    assert "SPANPROF_SIGNAL" in p.stderr
+
+
+print(f"1..{len(results)}")
+failed = 0
+for i, fn in enumerate(results, 1):
+    try:
+        fn()
+        print(f"ok {i} - {fn.__name__}")
+    except Exception as e:  # report and go on
+        failed += 1
+        print(f"not ok {i} - {fn.__name__}")
+        for line in str(e).splitlines() or [repr(e)]:
+            print(f"# {line}")
+shutil.rmtree(TMP, ignore_errors=True)
+sys.exit(1 if failed else 0)

@@ -1,0 +1,25 @@
+/* fork_prog.c - a trace before fork, one in the child, one in the parent
+ * after it. With SPANPROF_OUTPUT=NAME (no %p) the parent writes NAME and
+ * the child NAME.<its pid>, each holding only its own traces. */
+#include <spanprof.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+	SP_TRACE("before_fork", NULL) {
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		SP_TRACE("in_child", NULL) {
+		}
+		return 0; /* a normal exit: the child writes its dump */
+	}
+	SP_TRACE("in_parent", NULL) {
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	printf("%ld\n", (long)pid);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
