@@ -12,6 +12,7 @@
 #include "common.h"
 #include "fmt.h"
 #include "json.h"
+#include "model_json.h"
 #include "msg.h"
 
 enum { O_FILE = 'f', O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c' };
@@ -199,83 +200,6 @@ static void mark_hot(struct show *s, const sp_node *root)
 	}
 }
 
-static void node_json(struct json *j, const sp_node *n)
-{
-	json_object(j, NULL);
-	json_str(j, "kind", n->kind == SP_NODE_SPAN ? "span" : "cumulative");
-	json_str(j, "name", n->name);
-	if (n->function) {
-		json_str(j, "function", n->function);
-		if (n->file)
-			json_str(j, "file", n->file);
-		else
-			json_null(j, "file");
-		json_u64(j, "line", n->line);
-		json_str(j, "module", n->module);
-	}
-	if (n->kind == SP_NODE_SPAN) {
-		json_u64(j, "start_ns", n->start_ns);
-		json_u64(j, "duration_ns", n->duration_ns);
-		json_u64(j, "self_ns", n->self_ns);
-		json_data(j, "data", n->data, n->ndata);
-		if (n->abandoned)
-			json_bool(j, "abandoned", true);
-		json_array(j, "children");
-	} else {
-		json_u64(j, "count", n->count);
-		json_u64(j, "total_ns", n->total_ns);
-		json_u64(j, "min_ns", n->min_ns);
-		json_u64(j, "max_ns", n->max_ns);
-		json_u64(j, "avg_ns", n->avg_ns);
-		if (n->first_child)
-			json_array(j, "children");
-	}
-}
-
-/* Close what node_json opened for a node whose children are done. */
-static void node_json_end(struct json *j, const sp_node *n)
-{
-	if (n->kind == SP_NODE_SPAN || n->first_child)
-		json_end(j);
-	json_end(j);
-}
-
-static void print_json(struct sp_dump *d, const struct sp_tree *t, const sp_node *root)
-{
-	struct json j;
-	json_init(&j, stdout);
-	const struct sp_dump_trace *tr = t->tr;
-	json_object(&j, NULL);
-	json_u64(&j, "seq", tr->seq);
-	json_str(&j, "name", t->name);
-	json_str(&j, "id", tr->id);
-	json_data(&j, "data", t->dec.trace_kvs, t->dec.ntrace_kvs);
-	json_u64(&j, "start_ns", sp_dump_wall_ns(d, tr->t0));
-	json_u64(&j, "duration_ns", t->root->duration_ns);
-	json_u64(&j, "thread", tr->tid);
-	json_u64(&j, "dropped_spans", tr->dropped);
-	json_key(&j, "root");
-	const sp_node *n = root;
-	for (;;) {
-		node_json(&j, n);
-		if (n->first_child) {
-			n = n->first_child;
-			continue;
-		}
-		node_json_end(&j, n);
-		while (n != root && !n->next_sibling) {
-			n = n->parent;
-			node_json_end(&j, n);
-		}
-		if (n == root)
-			break;
-		n = n->next_sibling;
-	}
-	json_end(&j);
-	json_newline(&j);
-	json_free(&j);
-}
-
 int cmd_show(int argc, char **argv)
 {
 	const char *file = SP_DEFAULT_DUMP, *zoom = NULL, *color = "auto";
@@ -324,7 +248,11 @@ int cmd_show(int argc, char **argv)
 		goto out_tree;
 	fmt_big_stdout();
 	if (json) {
-		print_json(&d, &t, root);
+		struct json j;
+		json_init(&j, stdout);
+		model_json_trace(&j, &d, &t, root);
+		json_newline(&j);
+		json_free(&j);
 		rc = 0;
 		goto out_tree;
 	}

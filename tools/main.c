@@ -21,8 +21,14 @@ int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_pie(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
-extern const struct cli_opt list_opts[], show_opts[], help_opts[], ctl_opts[];
+extern const struct cli_opt list_opts[], show_opts[], help_opts[], ctl_opts[], pie_opts[], top_opts[], diff_opts[],
+	export_opts[], run_opts[];
 
 const struct cli_cmd cli_cmds[] = {
 	{ "list", cmd_list, "List the traces of a dump: one line per command or request.",
@@ -37,6 +43,33 @@ const struct cli_cmd cli_cmds[] = {
 	  "for functions, file:line. A cumulative node shows xCOUNT and min/avg/max.\n"
 	  "The hottest path from the shown root is marked. Colors on a terminal only (NO_COLOR).",
 	  show_opts, false },
+	{ "run", cmd_run, "Run a program under the profiler, then list its traces.",
+	  "[--trace-calls G] [--trace-all G] [--exclude G] [--cumulative G] [--trace G] [--args G] [-o FILE] -- PROG ARGS...",
+	  "Sets the SPANPROF_* variables from the options (none: SPANPROF_ENABLED=1), runs\n"
+	  "PROG, passes its exit status through (128+N when killed by signal N) and lists\n"
+	  "the traces it wrote. GLOBS are comma-separated; options may repeat.",
+	  run_opts, true },
+	{ "pie", cmd_pie, "Show where a span's time went as a pie chart, in the terminal or as SVG.",
+	  "[-f FILE] [--zoom PATH|NODE] [--min-pct X] [--svg OUT] [--json] SEQ",
+	  "One slice per child name, one for the span's own (self) time; slices under\n"
+	  "--min-pct are merged into \"other\". Each name keeps its color from chart to chart.",
+	  pie_opts, false },
+	{ "top", cmd_top, "Rank spans (or functions) across all traces: count, total, self, percentiles.",
+	  "[-f FILE] [--by name|function] [--sort KEY] [--limit N] [--json]",
+	  "Answers \"which phase is slow across commands\". Percentiles are exact over spans;\n"
+	  "a cumulative node counts its iterations at their average.",
+	  top_opts, false },
+	{ "diff", cmd_diff, "Compare two traces span by span: before, after, change.",
+	  "[-f FILE] [--min-ms X] [--limit N] [--json] SEQ_A SEQ_B",
+	  "Spans are matched by their path of names from the root. SEQ may be FILE:SEQ to\n"
+	  "take a trace from another dump (a run before a change, one after it).",
+	  diff_opts, false },
+	{ "export", cmd_export, "Export traces: Chrome trace events, folded stacks, or JSON.",
+	  "[-f FILE] [--format chrome|folded|json] [-o OUT] [SEQ...]",
+	  "chrome: opens in Perfetto, speedscope, chrome://tracing (one track per thread).\n"
+	  "folded: for flamegraph.pl, weights = self time in us. json: every trace's tree.\n"
+	  "Default: every trace in the dump.",
+	  export_opts, false },
 	{ "ctl", cmd_ctl, "Control a running program: enable, disable, clear, dump.",
 	  "PID enable|disable|clear|dump",
 	  "The program must run with SPANPROF_SIGNAL set (e.g. SIGUSR2): spanprof reads it\n"

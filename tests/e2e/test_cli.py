@@ -285,6 +285,107 @@ def live_control_of_a_running_program():
     assert "SPANPROF_SIGNAL" in p.stderr
 
 
+def export_json(f):
+    return json.loads(sp("export", "-f", f, "--format", "json").stdout)
+
+
+@case
+def pie_slices_add_up_to_the_span():
+    f = record(DATAGRID, "pie.out", {"SPANPROF_TRACE_CALLS": "navigate_cell"})
+    for zoom in (None, "navigate_cell/navigate_cell/oob_swap/oob_swap/render_page"):
+        args = ["pie", "-f", f, "3", "--min-pct", "0"] + (["--zoom", zoom] if zoom else [])
+        pie = json.loads(sp(*args, "--json").stdout)
+        eq(sum(x["ns"] for x in pie["slices"]), pie["total_ns"], "slices sum")
+        eq(pie["total_ns"], pie["duration_ns"], "the zoomed span's duration")
+        assert abs(sum(x["pct"] for x in pie["slices"]) - 100) < 1e-6
+    merged = json.loads(sp("pie", "-f", f, "3", "--zoom", "navigate_cell/navigate_cell", "--json").stdout)
+    eq(sum(x["ns"] for x in merged["slices"]), merged["duration_ns"], "merged slices sum")
+    assert "other" in [x["name"] for x in merged["slices"]], merged
+    svg = os.path.join(TMP, "pie.svg")
+    sp("pie", "-f", f, "3", "--zoom", "navigate_cell/navigate_cell", "--svg", svg)
+    import xml.etree.ElementTree as ET
+    root = ET.parse(svg).getroot()
+    eq(root.get("class"), "mf-profiler-pie")
+    ns = "{http://www.w3.org/2000/svg}"
+    shapes = root.findall(f".//{ns}g[@class='mf-profiler-slices']/{ns}g")
+    eq(len(shapes), len(merged["slices"]), "one shape per slice")
+    legend = "".join(root.find(f".//{ns}g[@class='mf-profiler-legend']").itertext())
+    for x in merged["slices"]:
+        assert x["name"] in legend, x["name"]
+    text = sp("pie", "-f", f, "3", "--color", "never").stdout
+    assert "navigate_cell" in text and "%" in text
+
+
+@case
+def chrome_export_has_one_event_per_node():
+    f = os.path.join(TMP, "pie.out")
+    model = export_json(f)
+    want = sum(1 for t in model["traces"] for _ in nodes(t["root"]))
+    ev = json.loads(sp("export", "-f", f, "--format", "chrome").stdout)["traceEvents"]
+    xs = [e for e in ev if e["ph"] == "X"]
+    eq(len(xs), want, "complete events")
+    eq({e["tid"] for e in xs}, {t["thread"] for t in model["traces"]}, "tracks")
+    assert all(e["dur"] >= 0 and e["ts"] >= 0 for e in xs)
+    out = os.path.join(TMP, "c.json")
+    sp("export", "-f", f, "--format", "chrome", "-o", out, "2")
+    eq(sum(1 for e in json.load(open(out))["traceEvents"] if e["ph"] == "X"),
+       sum(1 for _ in nodes(model["traces"][1]["root"])), "one trace")
+
+
+@case
+def folded_weights_add_up_to_each_trace():
+    f = os.path.join(TMP, "pie.out")
+    model = export_json(f)
+    for t in model["traces"]:
+        lines = sp("export", "-f", f, "--format", "folded", str(t["seq"])).stdout.splitlines()
+        total = sum(int(l.rsplit(" ", 1)[1]) for l in lines)
+        eq(total, round(t["duration_ns"] / 1000), f"trace {t['seq']}")
+        assert all(l.rsplit(" ", 1)[0].split(";")[0] == "navigate_cell" for l in lines), lines[:3]
+
+
+@case
+def top_counts_every_span():
+    f = os.path.join(TMP, "pie.out")
+    model = export_json(f)
+    want = sum(n["count"] if n["kind"] == "cumulative" else 1 for t in model["traces"] for n in nodes(t["root"]))
+    rows = json.loads(sp("top", "-f", f, "--json").stdout)
+    eq(sum(r["count"] for r in rows), want, "counts")
+    byname = {r["name"]: r for r in rows}
+    eq(byname["oob_swap"]["count"], 2 * len(model["traces"]), "oob_swap: the span and the function")
+    for r in rows:
+        assert r["p50_ns"] <= r["p95_ns"] <= r["p99_ns"] <= r["max_ns"], r
+    fr = json.loads(sp("top", "-f", f, "--by", "function", "--json").stdout)
+    assert any(r["function"].startswith("render_append  render.c:") for r in fr), fr[:3]
+
+
+@case
+def diff_of_a_trace_with_itself_shows_no_change():
+    f = os.path.join(TMP, "pie.out")
+    rows = json.loads(sp("diff", "-f", f, "2", "2", "--json").stdout)
+    assert rows and all(r["change_ns"] == 0 for r in rows)
+    eq(rows[0]["path"], "navigate_cell")
+    g = os.path.join(TMP, "dg.out")
+    rows = json.loads(sp("diff", f"{f}:1", f"{g}:1", "--json").stdout)
+    after_only = [r for r in rows if r["before_ns"] is None]
+    before_only = [r for r in rows if r["after_ns"] is None]
+    assert before_only and not any(r["path"].startswith("navigate_cell/navigate_cell") for r in after_only)
+
+
+@case
+def run_sets_the_environment_and_passes_the_status():
+    out = os.path.join(TMP, "run.out")
+    p = sp("run", "-o", out, "--trace-calls", "navigate_cell", "--", DATAGRID, "3")
+    assert "datagrid: 3 commands" in p.stdout
+    eq(sum("navigate_cell  cmd-" in l for l in p.stdout.splitlines()), 3, "listed afterwards")
+    t = sp_json("show", "-f", out, "1")
+    assert t["root"]["children"][0].get("function") == "navigate_cell"
+    p = sp("run", "-o", os.path.join(TMP, "none.out"), "--", "sh", "-c", "exit 3", check=False)
+    eq(p.returncode, 3, "status passed through")
+    assert "recorded nothing" in p.stderr
+    p = sp("run", "--", "/nonexistent/prog", check=False)
+    eq(p.returncode, 127)
+
+
 print(f"1..{len(results)}")
 failed = 0
 for i, fn in enumerate(results, 1):

@@ -1,0 +1,278 @@
+/* cmd_export.c - `spanprof export --format chrome|folded|json`.
+ *
+ * chrome: Trace Event JSON for Perfetto, speedscope and chrome://tracing:
+ *   one track per thread (pid = the recorded process, tid = the thread),
+ *   every node a complete event ("ph":"X"; timestamps in us from the
+ *   earliest trace), data and function details as args. A cumulative
+ *   node has no start of its own: it is drawn from its parent's start for
+ *   its total, with count/min/avg/max in args.
+ * folded: "root;child;leaf WEIGHT" lines for flamegraph.pl, weights the
+ *   self time in us. Weights are rounded on the running sum, so a trace's
+ *   weights add up to its total exactly.
+ * json: the data model, every trace with its tree.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "fmt.h"
+#include "json.h"
+#include "model_json.h"
+#include "msg.h"
+
+enum { O_FILE = 'f', O_FORMAT = 'F', O_OUT = 'o' };
+
+const struct cli_opt export_opts[] = {
+	CMD_OPT_FILE,
+	{ 0, "format", "FMT", "chrome, folded or json (default: json)", O_FORMAT },
+	{ 'o', "output", "OUT", "write to OUT (default: standard output)", O_OUT },
+	{ 0 },
+};
+
+static double us_since(const struct sp_dump *d, uint64_t tick, uint64_t origin_ns)
+{
+	return ((double)sp_dump_wall_ns(d, tick) - (double)origin_ns) / 1000.0;
+}
+
+static void chrome_args(struct json *j, const sp_node *n)
+{
+	json_object(j, "args");
+	for (uint32_t i = 0; i < n->ndata; i++) {
+		const sp_kv *x = &n->data[i];
+		switch (x->type) {
+		case SP_VALUE_I64: json_i64(j, x->key, x->v.i64); break;
+		case SP_VALUE_U64: json_u64(j, x->key, x->v.u64); break;
+		case SP_VALUE_F64: json_f64(j, x->key, x->v.f64); break;
+		case SP_VALUE_BOOL: json_bool(j, x->key, x->v.b); break;
+		case SP_VALUE_STR: json_str(j, x->key, x->v.str); break;
+		}
+	}
+	if (n->file) {
+		json_str(j, "file", n->file);
+		json_u64(j, "line", n->line);
+	}
+	if (n->kind == SP_NODE_CUMULATIVE) {
+		json_u64(j, "count", n->count);
+		json_f64(j, "min_us", n->min_ns / 1000.0);
+		json_f64(j, "avg_us", n->avg_ns / 1000.0);
+		json_f64(j, "max_us", n->max_ns / 1000.0);
+	}
+	if (n->abandoned)
+		json_bool(j, "abandoned", true);
+	json_end(j);
+}
+
+static int chrome(FILE *out, struct sp_dump *d, size_t *which, size_t n)
+{
+	uint64_t origin = UINT64_MAX;
+	for (size_t k = 0; k < n; k++) {
+		uint64_t w = sp_dump_wall_ns(d, d->traces[which[k]].t0);
+		origin = w < origin ? w : origin;
+	}
+	struct json j;
+	json_init(&j, out);
+	json_object(&j, NULL);
+	json_str(&j, "displayTimeUnit", "ms");
+	json_array(&j, "traceEvents");
+	/* thread names: one track per thread */
+	for (size_t k = 0; k < n; k++) {
+		uint64_t tid = d->traces[which[k]].tid;
+		bool seen = false;
+		for (size_t m = 0; m < k && !seen; m++)
+			seen = d->traces[which[m]].tid == tid;
+		if (seen)
+			continue;
+		json_object(&j, NULL);
+		json_str(&j, "ph", "M");
+		json_str(&j, "name", "thread_name");
+		json_u64(&j, "pid", d->pid);
+		json_u64(&j, "tid", tid);
+		json_object(&j, "args");
+		char name[48];
+		snprintf(name, sizeof name, "thread %llu", (unsigned long long)tid);
+		json_str(&j, "name", name);
+		json_end(&j);
+		json_end(&j);
+	}
+	int rc = 0;
+	for (size_t k = 0; k < n && !rc; k++) {
+		struct sp_tree t;
+		if (cmd_tree(d, which[k], &t)) {
+			rc = 1;
+			break;
+		}
+		double t0 = us_since(d, t.tr->t0, origin);
+		for (uint32_t i = 0; i < t.dec.nnodes; i++) {
+			const sp_node *nd = &t.dec.nodes[i];
+			/* a cumulative node is drawn from the start of the nearest span above it */
+			const sp_node *anchor = nd;
+			while (anchor->kind != SP_NODE_SPAN)
+				anchor = anchor->parent;
+			json_object(&j, NULL);
+			json_str(&j, "ph", "X");
+			if (nd->kind == SP_NODE_CUMULATIVE) {
+				char name[300];
+				snprintf(name, sizeof name, "%s ×%llu", nd->name, (unsigned long long)nd->count);
+				json_str(&j, "name", name);
+				json_str(&j, "cat", "cumulative");
+			} else {
+				json_str(&j, "name", nd->name);
+				json_str(&j, "cat", nd->function ? "function" : "span");
+			}
+			json_u64(&j, "pid", d->pid);
+			json_u64(&j, "tid", t.tr->tid);
+			json_f64(&j, "ts", t0 + anchor->start_ns / 1000.0);
+			json_f64(&j, "dur", nd->duration_ns / 1000.0);
+			chrome_args(&j, nd);
+			json_end(&j);
+		}
+		sp_tree_free(&t);
+	}
+	json_end(&j);
+	json_end(&j);
+	json_newline(&j);
+	json_free(&j);
+	return rc;
+}
+
+/* folded: one line per node with self time, rounded on the running sum. */
+static int folded(FILE *out, struct sp_dump *d, size_t *which, size_t n)
+{
+	char *stack = NULL;
+	size_t cap = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct sp_tree t;
+		if (cmd_tree(d, which[k], &t)) {
+			free(stack);
+			return 1;
+		}
+		size_t *len = calloc(t.dec.nnodes, sizeof *len); /* stack length after each node */
+		if (!len) {
+			sp_tree_free(&t);
+			free(stack);
+			sp_errorf("out of memory");
+			return 1;
+		}
+		uint64_t sum_ns = 0, done_us = 0;
+		for (uint32_t i = 0; i < t.dec.nnodes; i++) {
+			const sp_node *nd = &t.dec.nodes[i];
+			size_t base = nd->parent ? len[nd->parent->index] : 0;
+			size_t nl = strlen(nd->name);
+			if (base + nl + 2 > cap) {
+				cap = (base + nl + 2) * 2;
+				char *s = realloc(stack, cap);
+				if (!s) {
+					free(len);
+					sp_tree_free(&t);
+					free(stack);
+					sp_errorf("out of memory");
+					return 1;
+				}
+				stack = s;
+			}
+			if (base)
+				stack[base++] = ';';
+			for (size_t c = 0; c < nl; c++) /* ';' and spaces would split a frame */
+				stack[base + c] = nd->name[c] == ';' || nd->name[c] == ' ' ? '_' : nd->name[c];
+			len[i] = base + nl;
+			sum_ns += nd->self_ns;
+			uint64_t upto = (sum_ns + 500) / 1000;
+			uint64_t w = upto - done_us;
+			done_us = upto;
+			if (w)
+				fprintf(out, "%.*s %llu\n", (int)len[i], stack, (unsigned long long)w);
+		}
+		free(len);
+		sp_tree_free(&t);
+	}
+	free(stack);
+	return 0;
+}
+
+static int all_json(FILE *out, struct sp_dump *d, size_t *which, size_t n)
+{
+	struct json j;
+	json_init(&j, out);
+	json_object(&j, NULL);
+	json_str(&j, "program", d->program);
+	json_str(&j, "command_line", d->cmdline);
+	json_u64(&j, "pid", d->pid);
+	json_f64(&j, "overhead_per_span_ns", d->overhead_per_span_ns);
+	json_array(&j, "traces");
+	int rc = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct sp_tree t;
+		if (cmd_tree(d, which[k], &t)) {
+			rc = 1;
+			break;
+		}
+		model_json_trace(&j, d, &t, t.root);
+		sp_tree_free(&t);
+	}
+	json_end(&j);
+	json_end(&j);
+	json_newline(&j);
+	json_free(&j);
+	return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	const char *file = SP_DEFAULT_DUMP, *format = "json", *outpath = NULL;
+	struct cli_parser p;
+	cli_init(&p, "export", argc, argv);
+	for (int o; (o = cli_next(&p)) != CLI_END;) {
+		switch (o) {
+		case CLI_HELP: return 0;
+		case CLI_ERROR: return 2;
+		case O_FILE: file = p.arg; break;
+		case O_FORMAT: format = p.arg; break;
+		case O_OUT: outpath = p.arg; break;
+		}
+	}
+	int (*fn)(FILE *, struct sp_dump *, size_t *, size_t) = !strcmp(format, "chrome") ? chrome
+							      : !strcmp(format, "folded") ? folded
+							      : !strcmp(format, "json")   ? all_json
+											  : NULL;
+	if (!fn)
+		return sp_usagef("export", "--format takes chrome, folded or json, not '%s'", format);
+	struct sp_dump d;
+	if (cmd_open(file, &d))
+		return 1;
+	size_t *which = calloc(d.ntraces + (size_t)argc, sizeof *which), n = 0;
+	int rc = 1;
+	if (!which) {
+		sp_errorf("out of memory");
+		goto out_close;
+	}
+	if (p.ind == argc) {
+		for (size_t i = 0; i < d.ntraces; i++)
+			which[n++] = i;
+	}
+	for (int a = p.ind; a < argc; a++) {
+		long i = cmd_pick("export", &d, argv[a]);
+		if (i < 0) {
+			rc = i == -2 ? 2 : 1;
+			goto out_free;
+		}
+		which[n++] = (size_t)i;
+	}
+	FILE *out = stdout;
+	if (outpath && !(out = fopen(outpath, "w"))) {
+		sp_errorf("cannot write %s: %s", outpath, strerror(errno));
+		goto out_free;
+	}
+	if (out == stdout)
+		fmt_big_stdout();
+	rc = fn(out, &d, which, n);
+	if (out != stdout && (fclose(out) != 0) && !rc) {
+		sp_errorf("cannot write %s: %s", outpath, strerror(errno));
+		rc = 1;
+	}
+out_free:
+	free(which);
+out_close:
+	cmd_close(&d);
+	return rc;
+}

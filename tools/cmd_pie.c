@@ -1,0 +1,228 @@
+/* cmd_pie.c - `spanprof pie SEQ`: where a span's time went, as a pie (the
+ * design's ProfilerPieChart): in the terminal, or with --svg as a file a
+ * browser shows. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "fmt.h"
+#include "json.h"
+#include "msg.h"
+#include "pie.h"
+
+enum { O_FILE = 'f', O_ZOOM = 'z', O_SVG = 's', O_MINPCT = 'm', O_JSON = 'j', O_COLOR = 'c' };
+
+const struct cli_opt pie_opts[] = {
+	CMD_OPT_FILE,
+	{ 'z', "zoom", "PATH|NODE", "the span to slice (default: the trace's root)", O_ZOOM },
+	{ 0, "min-pct", "X", "merge slices under X% into \"other\" (default: 3)", O_MINPCT },
+	{ 0, "svg", "OUT", "write the chart to OUT as SVG instead", O_SVG },
+	{ 0, "json", NULL, "print the slices as JSON", O_JSON },
+	{ 0, "color", "WHEN", "auto, always or never (default: auto)", O_COLOR },
+	{ 0 },
+};
+
+unsigned pie_hue(const char *name)
+{
+	uint32_t h = 2166136261u;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return (h >> 8) % 360;
+}
+
+static int by_size(const void *x, const void *y)
+{
+	const struct slice *a = x, *b = y;
+	return a->ns < b->ns ? 1 : a->ns > b->ns ? -1 : strcmp(a->name, b->name);
+}
+
+int pie_build(const sp_node *node, double min_pct, struct pie *p)
+{
+	memset(p, 0, sizeof *p);
+	p->title = node->name;
+	p->s = calloc((size_t)node->nchildren + 2, sizeof *p->s);
+	if (!p->s)
+		return -1;
+	/* one slice per child name (three calls of leaf are one slice) */
+	for (const sp_node *c = node->first_child; c; c = c->next_sibling) {
+		size_t i = 0;
+		while (i < p->n && strcmp(p->s[i].name, c->name))
+			i++;
+		if (i == p->n)
+			p->s[p->n++].name = c->name;
+		p->s[i].ns += c->duration_ns;
+	}
+	if (node->self_ns)
+		p->s[p->n++] = (struct slice){ .name = "(self)", .ns = node->self_ns };
+	for (size_t i = 0; i < p->n; i++)
+		p->total_ns += p->s[i].ns;
+	qsort(p->s, p->n, sizeof *p->s, by_size);
+	/* merge the small ones into "other", kept last (a single small one
+	 * stays itself: a slice called "other" should hide several) */
+	size_t small = 0;
+	for (size_t i = 0; i < p->n; i++)
+		small += p->total_ns && 100.0 * (double)p->s[i].ns / (double)p->total_ns < min_pct;
+	if (small >= 2) {
+		uint64_t other = 0;
+		size_t keep = p->n - small; /* sorted: the small ones are last */
+		for (size_t i = keep; i < p->n; i++)
+			other += p->s[i].ns;
+		p->n = keep;
+		p->s[p->n++] = (struct slice){ .name = "other", .ns = other };
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		struct slice *s = &p->s[i];
+		s->pct = p->total_ns ? 100.0 * (double)s->ns / (double)p->total_ns : 0;
+		s->color = pie_hue(s->name);
+		snprintf(s->label, sizeof s->label, "%s: %.3f ms (%.1f%%)", s->name, s->ns / 1e6, s->pct);
+	}
+	return 0;
+}
+
+void pie_free(struct pie *p)
+{
+	free(p->s);
+}
+
+static const char glyphs[] = "#=+o*%@x:~-.";
+
+/* The pie in character cells: two columns per row make it round. */
+static void terminal(const struct pie *p, bool color)
+{
+	const int R = 9;
+	for (int y = -R; y <= R; y++) {
+		fputs("  ", stdout);
+		for (int x = -2 * R; x <= 2 * R; x++) {
+			double dx = x / 2.0, dy = y;
+			if (dx * dx + dy * dy > R * R + 0.5) {
+				putchar(' ');
+				continue;
+			}
+			/* angle clockwise from 12 o'clock, as fraction of a turn */
+			double a = atan2(dx, -dy) / (2 * M_PI);
+			if (a < 0)
+				a += 1;
+			double acc = 0;
+			size_t i = 0;
+			for (; i + 1 < p->n; i++) {
+				acc += p->total_ns ? (double)p->s[i].ns / (double)p->total_ns : 0;
+				if (a < acc)
+					break;
+			}
+			if (color)
+				printf("\033[38;5;%um█\033[0m", 16 + 36 * ((p->s[i].color / 60 + 1) % 6) + 6 * (p->s[i].color % 5) +
+									 (p->s[i].color % 3) + 1);
+			else
+				putchar(glyphs[i % (sizeof glyphs - 1)]);
+		}
+		putchar('\n');
+	}
+	putchar('\n');
+	for (size_t i = 0; i < p->n; i++) {
+		const struct slice *s = &p->s[i];
+		if (color)
+			printf("  \033[38;5;%um██\033[0m", 16 + 36 * ((s->color / 60 + 1) % 6) + 6 * (s->color % 5) + (s->color % 3) + 1);
+		else
+			printf("  %c%c", glyphs[i % (sizeof glyphs - 1)], glyphs[i % (sizeof glyphs - 1)]);
+		char ms[32];
+		printf("  %10s ms  %5.1f%%  %s\n", fmt_ms(ms, sizeof ms, s->ns), s->pct, s->name);
+	}
+}
+
+int cmd_pie(int argc, char **argv)
+{
+	const char *file = SP_DEFAULT_DUMP, *zoom = NULL, *svg = NULL, *color = "auto";
+	double min_pct = 3;
+	bool json = false;
+	struct cli_parser p;
+	cli_init(&p, "pie", argc, argv);
+	for (int o; (o = cli_next(&p)) != CLI_END;) {
+		switch (o) {
+		case CLI_HELP: return 0;
+		case CLI_ERROR: return 2;
+		case O_FILE: file = p.arg; break;
+		case O_ZOOM: zoom = p.arg; break;
+		case O_SVG: svg = p.arg; break;
+		case O_JSON: json = true; break;
+		case O_COLOR: color = p.arg; break;
+		case O_MINPCT:
+			if (cli_double(&p, "--min-pct", p.arg, &min_pct))
+				return 2;
+			break;
+		}
+	}
+	if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never"))
+		return sp_usagef("pie", "--color takes auto, always or never");
+	if (p.ind >= argc)
+		return sp_usagef("pie", "which trace? give its number from 'spanprof list' (or slowest)");
+	if (p.ind + 1 < argc)
+		return sp_usagef("pie", "one trace at a time ('%s' is extra)", argv[p.ind + 1]);
+	struct sp_dump d;
+	if (cmd_open(file, &d))
+		return 1;
+	int rc = 1;
+	struct sp_tree t;
+	struct pie pie = { 0 };
+	long i = cmd_pick("pie", &d, argv[p.ind]);
+	if (i < 0) {
+		rc = i == -2 ? 2 : 1;
+		goto out_close;
+	}
+	if (cmd_tree(&d, (size_t)i, &t))
+		goto out_close;
+	const sp_node *node = cmd_zoom(&t, zoom);
+	if (!node)
+		goto out_tree;
+	if (pie_build(node, min_pct, &pie)) {
+		sp_errorf("out of memory");
+		goto out_tree;
+	}
+	char sub[256];
+	snprintf(sub, sizeof sub, "trace #%llu %s, id %s%s%s", (unsigned long long)t.tr->seq, t.name,
+		 *t.tr->id ? t.tr->id : "-", node != t.root ? ", zoomed on " : "", node != t.root ? zoom : "");
+	if (svg) {
+		FILE *f = fopen(svg, "w");
+		if (!f) {
+			sp_errorf("cannot write %s: %s", svg, strerror(errno));
+			goto out_pie;
+		}
+		pie_svg(f, &pie, sub);
+		if (fclose(f) != 0) {
+			sp_errorf("cannot write %s: %s", svg, strerror(errno));
+			goto out_pie;
+		}
+		printf("%s: %zu slices of %s (%.3f ms)\n", svg, pie.n, node->name, pie.total_ns / 1e6);
+	} else if (json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_object(&j, NULL);
+		json_str(&j, "name", node->name);
+		json_u64(&j, "duration_ns", node->duration_ns);
+		json_u64(&j, "total_ns", pie.total_ns);
+		json_array(&j, "slices");
+		for (size_t k = 0; k < pie.n; k++) {
+			json_object(&j, NULL);
+			json_str(&j, "name", pie.s[k].name);
+			json_u64(&j, "ns", pie.s[k].ns);
+			json_f64(&j, "pct", pie.s[k].pct);
+			json_end(&j);
+		}
+		json_end(&j);
+		json_end(&j);
+		json_newline(&j);
+		json_free(&j);
+	} else {
+		printf("%s  %s  %.3f ms\n\n", node->name, sub, pie.total_ns / 1e6);
+		terminal(&pie, fmt_color_setup(color));
+	}
+	rc = 0;
+out_pie:
+	pie_free(&pie);
+out_tree:
+	sp_tree_free(&t);
+out_close:
+	cmd_close(&d);
+	return rc;
+}

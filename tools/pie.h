@@ -1,0 +1,35 @@
+/* pie.h - the slices of a span: its children by name, its own time, and
+ * the small ones merged; drawn in a terminal (cmd_pie.c) or as SVG
+ * (pie_svg.c). */
+#ifndef SP_CLI_PIE_H
+#define SP_CLI_PIE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "spanprof.h"
+
+struct slice {
+	const char *name;
+	uint64_t ns;
+	double pct;
+	unsigned color; /* hue 0..359, stable for a name */
+	char label[300];
+};
+
+struct pie {
+	struct slice *s;
+	size_t n;
+	uint64_t total_ns;
+	const char *title;
+};
+
+/* Slices of node: one per child name, one for its self time, and those
+ * under min_pct% merged into "other". 0, or -1 on no memory. */
+int pie_build(const sp_node *node, double min_pct, struct pie *p);
+void pie_free(struct pie *p);
+unsigned pie_hue(const char *name);
+/* A standalone SVG document. */
+void pie_svg(FILE *f, const struct pie *p, const char *subtitle);
+
+#endif
