@@ -45,16 +45,15 @@ static struct sp__ctable *ctable_new(uint32_t size)
 	return t;
 }
 
-/* A table that is never written, for hooks that run before init. */
-static struct {
-	struct sp__ctable t;
-	struct sp__centry e[1];
-} empty_table;
+/* A table that is never written, for hooks that run before init: mask 0
+ * and one empty entry. (Bytes, not a struct holding a flexible member.) */
+static _Alignas(struct sp__centry) unsigned char empty_bytes[sizeof(struct sp__ctable) + sizeof(struct sp__centry)];
+#define EMPTY_TABLE ((struct sp__ctable *)empty_bytes)
 
 void sp__sites_init(void)
 {
 	struct sp__ctable *t = ctable_new(CACHE_INITIAL);
-	atomic_store(&sp__ctab, t ? t : &empty_table.t);
+	atomic_store(&sp__ctab, t ? t : EMPTY_TABLE);
 	names = sp__map((size_t)NAMES_SIZE * sizeof *names);
 }
 
@@ -62,7 +61,7 @@ __attribute__((constructor(101))) static void early(void)
 {
 	/* sp__cache_get must always find a table. */
 	if (!atomic_load(&sp__ctab))
-		atomic_store(&sp__ctab, &empty_table.t);
+		atomic_store(&sp__ctab, EMPTY_TABLE);
 }
 
 uint32_t sp__site_count(void)
@@ -125,7 +124,7 @@ static void ctable_put(struct sp__ctable *t, uintptr_t fn, uint32_t val, uint32_
 static void cache_insert(uintptr_t fn, uint32_t val, uint32_t size)
 {
 	struct sp__ctable *t = atomic_load(&sp__ctab);
-	if (t == &empty_table.t)
+	if (t == EMPTY_TABLE)
 		return;
 	if ((t->used + 1) * 2 > t->mask + 1) {
 		struct sp__ctable *n = ctable_new((t->mask + 1) * 2);
@@ -149,7 +148,7 @@ void sp__cache_flush(void)
 	if (!sp__lock(&sp__site_lock))
 		return;
 	struct sp__ctable *t = atomic_load(&sp__ctab);
-	if (t != &empty_table.t) {
+	if (t != EMPTY_TABLE) {
 		struct sp__ctable *n = ctable_new(t->mask + 1);
 		if (n) {
 			for (uint32_t i = 0; i <= t->mask; i++) {

@@ -186,11 +186,11 @@ static int read_modules(struct sp_dump *d, struct cur *c, char *err, size_t errl
 		m->build_id = c->base + c->pos;
 		c->pos += m->build_id_len;
 		pad8(c);
+		d->nmodules = i + 1; /* from here on, close frees its path */
 		m->path = str(c);
 		pad8(c);
 		if (c->bad)
 			return fail(d, err, errlen, "module %u truncated (byte %zu)", i, c->pos);
-		d->nmodules = i + 1;
 	}
 	return 0;
 }
@@ -216,6 +216,7 @@ static int read_sites(struct sp_dump *d, struct cur *c, char *err, size_t errlen
 		s->address = U64(c);
 		s->size = U32(c);
 		rd(c, 4); /* reserved */
+		d->nsites = i; /* from here on, close frees its strings */
 		s->name = str(c);
 		s->func = str(c);
 		s->file = str(c);
@@ -233,7 +234,6 @@ static int read_sites(struct sp_dump *d, struct cur *c, char *err, size_t errlen
 			s->module = UINT32_MAX;
 			s->line = x;
 		}
-		d->nsites = i;
 	}
 	return 0;
 }

@@ -62,6 +62,7 @@ struct sp_dump {
 	struct sp_dump_trace *traces;
 	size_t ntraces;
 	void *symbols; /* tree.c's naming cache */
+	bool no_symbols; /* name functions only from the dump (no files read) */
 };
 
 /* 0, or -1 with a message (without the "spanprof: " prefix) in err. */

@@ -36,13 +36,14 @@ static struct names *names_of(struct sp_dump *d)
 	n->module = calloc(k, sizeof *n->module);
 	n->line = calloc(k, sizeof *n->line);
 	n->done = calloc(k, sizeof *n->done);
-	n->sym = sp_symbolizer_new(on_warning, NULL);
-	if (!n->name || !n->function || !n->file || !n->module || !n->line || !n->done || !n->sym) {
+	n->sym = d->no_symbols ? NULL : sp_symbolizer_new(on_warning, NULL);
+	if (!n->name || !n->function || !n->file || !n->module || !n->line || !n->done ||
+	    (!n->sym && !d->no_symbols)) {
 		d->symbols = n;
 		sp_names_free(d);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < d->nmodules; i++)
+	for (uint32_t i = 0; n->sym && i < d->nmodules; i++)
 		sp_symbolizer_add_module(n->sym, i, d->modules[i].path, d->modules[i].build_id,
 					 d->modules[i].build_id_len);
 	d->symbols = n;
@@ -66,7 +67,7 @@ static void compute(struct sp_dump *d, struct names *n, uint32_t id)
 	const struct sp_dump_module *m = s->module < d->nmodules ? &d->modules[s->module] : NULL;
 	struct sp_symbol sym;
 	char buf[512];
-	if (m && sp_symbolizer_lookup(n->sym, s->module, s->offset, &sym)) {
+	if (m && n->sym && sp_symbolizer_lookup(n->sym, s->module, s->offset, &sym)) {
 		n->name[id] = strdup(sym.function);
 		n->file[id] = sym.file;
 		n->line[id] = sym.line;
