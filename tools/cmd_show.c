@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "fmt.h"
@@ -45,6 +46,7 @@ struct show {
 	struct level *stack;
 	size_t cap;
 	char *more; /* per depth: that ancestor has siblings below (draws │) */
+	bool tty;   /* stdout is a terminal: no progress line over the output */
 };
 
 static bool shown(const struct show *s, const sp_node *parent, const sp_node *c)
@@ -87,8 +89,11 @@ static void line(const struct show *s, const sp_node *n, unsigned depth, bool la
 	if (depth && n->parent && n->parent->duration_ns)
 		pct = 100.0 * (double)n->duration_ns / (double)n->parent->duration_ns;
 	bool hot = s->hot[n->index];
-	printf("%6u  %10s  %10s  %6.1f%%  ", n->index, fmt_ms(a, sizeof a, n->duration_ns),
-	       fmt_ms(b, sizeof b, n->self_ns), pct);
+	unsigned tenths = (unsigned)(pct * 10 + 0.5); /* no floating-point printf: 1M lines */
+	printf("%6u  %10s  %10s  %4u.%u%%  ", n->index, fmt_ms(a, sizeof a, n->duration_ns),
+	       fmt_ms(b, sizeof b, n->self_ns), tenths / 10, tenths % 10);
+	if ((n->index & 0xffff) == 0xffff && !s->tty)
+		sp_progress("show: %u of %u spans", n->index + 1, s->t->dec.nnodes);
 	prefix(s, depth, last);
 	printf("%s%s%s", hot ? fmt_c(C_RED) : fmt_c(C_BOLD), n->name, fmt_c(C_RESET));
 	if (n->kind == SP_NODE_CUMULATIVE)
@@ -258,6 +263,7 @@ int cmd_show(int argc, char **argv)
 	}
 	fmt_color_setup(color);
 	s.t = &t;
+	s.tty = isatty(STDOUT_FILENO);
 	s.hot = calloc(t.dec.nnodes, 1);
 	if (!s.hot) {
 		sp_errorf("out of memory");
@@ -286,6 +292,7 @@ int cmd_show(int argc, char **argv)
 	printf("\ndropped spans: %llu   overhead: %.1f ns/span x %llu = %.3f ms (%.1f%% of the trace)\n",
 	       (unsigned long long)t.tr->dropped, per, (unsigned long long)(t.dec.nnodes + t.dec.iterations), over_ms,
 	       dur_ms > 0 ? 100.0 * over_ms / dur_ms : 0.0);
+	sp_progress_done();
 	free(s.hot);
 	free(s.stack);
 	free(s.more);
