@@ -24,12 +24,52 @@ const struct cli_opt pie_opts[] = {
 	{ 0 },
 };
 
-unsigned pie_hue(const char *name)
+/* Sixteen colors far enough apart to tell slices apart. */
+static const struct {
+	const char *svg;
+	unsigned term;
+} palette[PIE_COLORS] = {
+	{ "#4e79a7", 67 },  { "#f28e2b", 208 }, { "#59a14f", 71 },  { "#e15759", 167 },
+	{ "#b07aa1", 139 }, { "#edc948", 221 }, { "#76b7b2", 109 }, { "#ff9da7", 217 },
+	{ "#9c755f", 137 }, { "#17becf", 38 }, { "#1f3b73", 18 },  { "#8cd17d", 114 },
+	{ "#d37295", 168 }, { "#499894", 30 },  { "#86bcb6", 116 }, { "#f1ce63", 222 },
+};
+
+const char *pie_svg_color(unsigned i)
+{
+	return palette[i % PIE_COLORS].svg;
+}
+
+unsigned pie_term_color(unsigned i)
+{
+	return palette[i % PIE_COLORS].term;
+}
+
+static unsigned name_color(const char *name)
 {
 	uint32_t h = 2166136261u;
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 16777619u;
-	return (h >> 8) % 360;
+	return (h >> 8) % PIE_COLORS;
+}
+
+/* A name keeps its color from chart to chart; two names of one chart that
+ * would share one are told apart, in name order, so the result does not
+ * depend on the slices' sizes. */
+static void assign_colors(struct pie *p)
+{
+	bool used[PIE_COLORS] = { false };
+	for (size_t done = 0; done < p->n; done++) {
+		size_t pick = p->n;
+		for (size_t i = 0; i < p->n; i++)
+			if (p->s[i].color == UINT32_MAX && (pick == p->n || strcmp(p->s[i].name, p->s[pick].name) < 0))
+				pick = i;
+		unsigned c = name_color(p->s[pick].name);
+		for (unsigned k = 0; k < PIE_COLORS && used[c]; k++)
+			c = (c + 1) % PIE_COLORS;
+		used[c] = true;
+		p->s[pick].color = c;
+	}
 }
 
 static int by_size(const void *x, const void *y)
@@ -72,10 +112,12 @@ int pie_build(const sp_node *node, double min_pct, struct pie *p)
 		p->n = keep;
 		p->s[p->n++] = (struct slice){ .name = "other", .ns = other };
 	}
+	for (size_t i = 0; i < p->n; i++)
+		p->s[i].color = UINT32_MAX;
+	assign_colors(p);
 	for (size_t i = 0; i < p->n; i++) {
 		struct slice *s = &p->s[i];
 		s->pct = p->total_ns ? 100.0 * (double)s->ns / (double)p->total_ns : 0;
-		s->color = pie_hue(s->name);
 		snprintf(s->label, sizeof s->label, "%s: %.3f ms (%.1f%%)", s->name, s->ns / 1e6, s->pct);
 	}
 	return 0;
@@ -112,8 +154,7 @@ static void terminal(const struct pie *p, bool color)
 					break;
 			}
 			if (color)
-				printf("\033[38;5;%um█\033[0m", 16 + 36 * ((p->s[i].color / 60 + 1) % 6) + 6 * (p->s[i].color % 5) +
-									 (p->s[i].color % 3) + 1);
+				printf("\033[38;5;%um█\033[0m", pie_term_color(p->s[i].color));
 			else
 				putchar(glyphs[i % (sizeof glyphs - 1)]);
 		}
@@ -123,7 +164,7 @@ static void terminal(const struct pie *p, bool color)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct slice *s = &p->s[i];
 		if (color)
-			printf("  \033[38;5;%um██\033[0m", 16 + 36 * ((s->color / 60 + 1) % 6) + 6 * (s->color % 5) + (s->color % 3) + 1);
+			printf("  \033[38;5;%um██\033[0m", pie_term_color(s->color));
 		else
 			printf("  %c%c", glyphs[i % (sizeof glyphs - 1)], glyphs[i % (sizeof glyphs - 1)]);
 		char ms[32];
@@ -179,9 +220,18 @@ int cmd_pie(int argc, char **argv)
 		sp_errorf("out of memory");
 		goto out_tree;
 	}
+	/* A long zoom path shows by its last three names. */
+	const char *zshown = zoom ? zoom : "";
+	int slashes = 0;
+	for (const char *q = zshown + strlen(zshown); q > zshown; q--)
+		if (q[-1] == '/' && ++slashes == 3) {
+			zshown = q - 1;
+			break;
+		}
 	char sub[256];
-	snprintf(sub, sizeof sub, "trace #%llu %s, id %s%s%s", (unsigned long long)t.tr->seq, t.name,
-		 *t.tr->id ? t.tr->id : "-", node != t.root ? ", zoomed on " : "", node != t.root ? zoom : "");
+	snprintf(sub, sizeof sub, "trace #%llu %s, id %s%s%s%s", (unsigned long long)t.tr->seq, t.name,
+		 *t.tr->id ? t.tr->id : "-", node != t.root ? ", zoomed on " : "",
+		 node != t.root && zshown != zoom ? "…" : "", node != t.root ? zshown : "");
 	if (svg) {
 		FILE *f = fopen(svg, "w");
 		if (!f) {

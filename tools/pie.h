@@ -13,7 +13,7 @@ struct slice {
 	const char *name;
 	uint64_t ns;
 	double pct;
-	unsigned color; /* hue 0..359, stable for a name */
+	unsigned color; /* palette index (pie_color), stable for a name */
 	char label[300];
 };
 
@@ -28,7 +28,10 @@ struct pie {
  * under min_pct% merged into "other". 0, or -1 on no memory. */
 int pie_build(const sp_node *node, double min_pct, struct pie *p);
 void pie_free(struct pie *p);
-unsigned pie_hue(const char *name);
+/* The palette: an SVG color and an xterm-256 color per index. */
+#define PIE_COLORS 16
+const char *pie_svg_color(unsigned i);
+unsigned pie_term_color(unsigned i);
 /* A standalone SVG document. */
 void pie_svg(FILE *f, const struct pie *p, const char *subtitle);
 

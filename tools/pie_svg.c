@@ -1,6 +1,6 @@
 /* pie_svg.c - a pie chart as a standalone SVG: title, slices with their
- * percentages, a legend with ms and %. Colors come from the name (a hue
- * from its hash), so a phase keeps its color from chart to chart. CSS
+ * percentages, a legend with ms and %. Colors come from the name (a
+ * palette slot from its hash), so a phase keeps its color from chart to chart. CSS
  * classes carry the design's prefix, mf-profiler-. */
 #include <math.h>
 #include <string.h>
@@ -57,11 +57,11 @@ void pie_svg(FILE *f, const struct pie *p, const char *subtitle)
 		fprintf(f, "</title>");
 		if (frac >= 0.9999) {
 			fprintf(f, "<circle class=\"mf-profiler-slice\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" "
-				   "fill=\"hsl(%u,62%%,52%%)\"/>",
-				cx, cy, r, s->color);
+				   "fill=\"%s\"/>",
+				cx, cy, r, pie_svg_color(s->color));
 		} else if (frac > 0) {
-			fprintf(f, "<path class=\"mf-profiler-slice\" fill=\"hsl(%u,62%%,52%%)\" d=\"M%.1f,%.1f L%.2f,%.2f A%.1f,%.1f 0 %d 1 %.2f,%.2f Z\"/>",
-				s->color, cx, cy, cx + r * cos(a0), cy + r * sin(a0), r, r, frac > 0.5, cx + r * cos(a1),
+			fprintf(f, "<path class=\"mf-profiler-slice\" fill=\"%s\" d=\"M%.1f,%.1f L%.2f,%.2f A%.1f,%.1f 0 %d 1 %.2f,%.2f Z\"/>",
+				pie_svg_color(s->color), cx, cy, cx + r * cos(a0), cy + r * sin(a0), r, r, frac > 0.5, cx + r * cos(a1),
 				cy + r * sin(a1));
 		}
 		if (frac >= 0.06) {
@@ -76,8 +76,8 @@ void pie_svg(FILE *f, const struct pie *p, const char *subtitle)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct slice *s = &p->s[i];
 		double y = 104 + i * 26.0;
-		fprintf(f, "<rect x=\"450\" y=\"%.1f\" width=\"16\" height=\"16\" rx=\"3\" fill=\"hsl(%u,62%%,52%%)\"/>", y - 13,
-			s->color);
+		fprintf(f, "<rect x=\"450\" y=\"%.1f\" width=\"16\" height=\"16\" rx=\"3\" fill=\"%s\"/>", y - 13,
+			pie_svg_color(s->color));
 		fprintf(f, "<text class=\"mf-profiler-legend\" x=\"476\" y=\"%.1f\">", y);
 		char name[64];
 		snprintf(name, sizeof name, "%s", s->name);

@@ -1,0 +1,40 @@
+#!/bin/sh
+# demo.sh - install what is missing, build, and profile samples/datagrid:
+#   - with no probe added (SPANPROF_TRACE_CALLS=navigate_cell): every call;
+#   - where a row's rendering time goes, as pie charts (terminal, SVG);
+#   - with its manual probes (SPANPROF_ENABLED=1): a trace per command,
+# ending with the list of traces and the tree of the slowest one.
+# Dumps and the SVG go to build/demo/.
+set -eu
+cd "$(dirname "$0")/.."
+.ci/install-deps
+[ -d build ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+out=build/demo
+sp=build/tools/spanprof
+mkdir -p "$out"
+if [ -t 1 ]; then
+	title() { printf '\n\033[1m== %s\033[0m\n\n' "$*"; }
+else
+	title() { printf '\n== %s\n\n' "$*"; }
+fi
+
+title "No probe added: every call below navigate_cell (SPANPROF_TRACE_CALLS=navigate_cell)"
+SPANPROF_TRACE_CALLS=navigate_cell SPANPROF_OUTPUT="$out/calls.out" build/samples/datagrid
+"$sp" show -f "$out/calls.out" slowest --min-pct 3
+title "The same, across all 24 commands, per function"
+"$sp" top -f "$out/calls.out" --by function --limit 8
+
+title "Where the time of rendering one row goes"
+"$sp" pie -f "$out/calls.out" slowest --min-pct 2 \
+	--zoom navigate_cell/navigate_cell/oob_swap/oob_swap/render_page/render_row/render_row
+"$sp" pie -f "$out/calls.out" slowest --min-pct 2 --svg "$out/render_row.svg" \
+	--zoom navigate_cell/navigate_cell/oob_swap/oob_swap/render_page/render_row/render_row
+
+title "The manual probes: one trace per command (SPANPROF_ENABLED=1)"
+SPANPROF_ENABLED=1 SPANPROF_OUTPUT="$out/datagrid.out" build/samples/datagrid
+"$sp" pie -f "$out/datagrid.out" slowest --min-pct 0.5 --svg "$out/pie.svg"
+"$sp" list -f "$out/datagrid.out"
+title "The slowest command"
+"$sp" show -f "$out/datagrid.out" slowest
+printf '\nPie charts: %s/pie.svg, %s/render_row.svg (open in a browser)\n' "$out" "$out"
