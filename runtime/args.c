@@ -26,8 +26,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
-#include <dwarf.h>
-#include <libdwarf.h>
+#include "dwarf_walk.h"
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -91,31 +90,21 @@ static void index_add(struct fn_die **v, size_t *n, size_t *cap, uintptr_t lo, D
 	(*v)[(*n)++] = (struct fn_die){ lo, die, ver };
 }
 
-static void walk_subprograms(Dwarf_Debug dbg, Dwarf_Die parent, int ver, struct fn_die **v, size_t *n,
-			     size_t *cap, int depth)
+struct index_ctx {
+	struct fn_die *v;
+	size_t n, cap;
+};
+
+static void on_subprogram(const struct sp__dwarf_cu *cu, Dwarf_Die die, void *arg)
 {
+	struct index_ctx *c = arg;
 	Dwarf_Error err = NULL;
-	Dwarf_Die child;
-	if (depth > 16 || dwarf_child(parent, &child, &err) != DW_DLV_OK)
-		return;
-	for (;;) {
-		Dwarf_Half tag = 0;
-		dwarf_tag(child, &tag, &err);
-		Dwarf_Addr lo;
-		if (tag == DW_TAG_subprogram && dwarf_lowpc(child, &lo, &err) == DW_DLV_OK) {
-			Dwarf_Off off;
-			if (dwarf_dieoffset(child, &off, &err) == DW_DLV_OK)
-				index_add(v, n, cap, (uintptr_t)lo, off, ver);
-		} else if (tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type) {
-			walk_subprograms(dbg, child, ver, v, n, cap, depth + 1);
-		}
-		Dwarf_Die sib;
-		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
-		dwarf_dealloc_die(child);
-		if (r != DW_DLV_OK)
-			break;
-		child = sib;
-	}
+	Dwarf_Addr lo;
+	Dwarf_Off off;
+	if (dwarf_lowpc(die, &lo, &err) == DW_DLV_OK && dwarf_dieoffset(die, &off, &err) == DW_DLV_OK)
+		index_add(&c->v, &c->n, &c->cap, (uintptr_t)lo, off, cu->version);
+	if (err)
+		dwarf_dealloc_error(cu->dbg, err);
 }
 
 static struct dwarf_index *module_index(struct sp__module *m)
@@ -136,21 +125,10 @@ static struct dwarf_index *module_index(struct sp__module *m)
 	    dwarf_init_path(m->path, real, sizeof real, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &dbg,
 			    NULL, 0, NULL, &err) != DW_DLV_OK)
 		return NULL;
-	struct fn_die *v = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		Dwarf_Unsigned hdr_len, abbrev_off, next_off, typeoff;
-		Dwarf_Half ver, asz, lsz, esz, cu_type;
-		Dwarf_Sig8 sig;
-		if (dwarf_next_cu_header_d(dbg, 1, &hdr_len, &ver, &abbrev_off, &asz, &lsz, &esz, &sig, &typeoff,
-					   &next_off, &cu_type, &err) != DW_DLV_OK)
-			break;
-		Dwarf_Die cu;
-		if (dwarf_siblingof_b(dbg, NULL, 1, &cu, &err) != DW_DLV_OK)
-			continue;
-		walk_subprograms(dbg, cu, ver, &v, &n, &cap, 0);
-		dwarf_dealloc_die(cu);
-	}
+	struct index_ctx c = { NULL, 0, 0 };
+	sp__dwarf_each_subprogram(dbg, on_subprogram, &c);
+	struct fn_die *v = c.v;
+	size_t n = c.n;
 	struct dwarf_index *d = &idx[mi];
 	if (!n) {
 		dwarf_finish(dbg, &err);
@@ -201,29 +179,6 @@ static Dwarf_Die with_origin(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at)
 	return ref_die(dbg, die, DW_AT_abstract_origin);
 }
 
-static Dwarf_Unsigned udata(Dwarf_Die die, Dwarf_Half at, Dwarf_Unsigned def)
-{
-	Dwarf_Error err = NULL;
-	Dwarf_Attribute a;
-	Dwarf_Unsigned v = def;
-	if (dwarf_attr(die, at, &a, &err) == DW_DLV_OK) {
-		Dwarf_Signed sv;
-		/* DW_FORM_implicit_const (DWARF 5, common for sizes and
-		 * encodings) is only read by dwarf_formsdata here. */
-		if (dwarf_formudata(a, &v, &err) != DW_DLV_OK) {
-			if (err) {
-				dwarf_dealloc_error(NULL, err);
-				err = NULL;
-			}
-			v = dwarf_formsdata(a, &sv, &err) == DW_DLV_OK && sv >= 0 ? (Dwarf_Unsigned)sv : def;
-		}
-		dwarf_dealloc_attribute(a);
-	}
-	if (err)
-		dwarf_dealloc_error(NULL, err);
-	return v;
-}
-
 /* Classify a type DIE (following typedefs and qualifiers). */
 static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *size)
 {
@@ -242,9 +197,9 @@ static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *siz
 			cur = next;
 			continue;
 		}
-		*size = (uint8_t)udata(cur, DW_AT_byte_size, 0);
+		*size = (uint8_t)sp__dwarf_udata(cur, DW_AT_byte_size, 0);
 		if (tag == DW_TAG_base_type) {
-			switch (udata(cur, DW_AT_encoding, 0)) {
+			switch (sp__dwarf_udata(cur, DW_AT_encoding, 0)) {
 			case DW_ATE_signed:
 			case DW_ATE_signed_char: *cls = A_SINT; break;
 			case DW_ATE_unsigned:
@@ -269,8 +224,8 @@ static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *siz
 					p = q;
 					continue;
 				}
-				if (pt == DW_TAG_base_type && udata(p, DW_AT_byte_size, 0) == 1) {
-					Dwarf_Unsigned enc = udata(p, DW_AT_encoding, 0);
+				if (pt == DW_TAG_base_type && sp__dwarf_udata(p, DW_AT_byte_size, 0) == 1) {
+					Dwarf_Unsigned enc = sp__dwarf_udata(p, DW_AT_encoding, 0);
 					if (enc == DW_ATE_signed_char || enc == DW_ATE_unsigned_char)
 						*cls = A_STR;
 				}

@@ -15,7 +15,9 @@
  * (dl_iterate_phdr takes the loader's lock), so a library dlopen'ed after
  * the last trace may show by address.
  */
-#include "stack.h"
+#include "stack.h" /* first: it defines _GNU_SOURCE */
+
+#include "control.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -23,7 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { CMD_ENABLE = 1, CMD_DISABLE = 2, CMD_CLEAR = 3, CMD_DUMP = 4 };
 
 int sp__in_control_handler;
 
@@ -48,16 +49,16 @@ static void handler(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	int e = errno;
 	switch (si->si_code == SI_QUEUE ? si->si_value.sival_int : 0) {
-	case CMD_ENABLE:
+	case SP_CTL_ENABLE:
 		sp_set_enabled(true);
 		break;
-	case CMD_DISABLE:
+	case SP_CTL_DISABLE:
 		sp_set_enabled(false);
 		break;
-	case CMD_CLEAR:
+	case SP_CTL_CLEAR:
 		sp__store_clear();
 		break;
-	case CMD_DUMP: {
+	case SP_CTL_DUMP: {
 		const char *pat = sp__cfg.output ? sp__cfg.output : SP_DEFAULT_OUTPUT;
 		char path[PATH_MAX];
 		size_t n = 0;
@@ -84,41 +85,12 @@ static void handler(int sig, siginfo_t *si, void *uc)
 	errno = e;
 }
 
-/* SIGUSR1, SIGUSR2, SIGRTMIN+N (or a number); 0 if not one of those. */
-static int parse_signal(const char *v)
-{
-	if (!strcmp(v, "SIGUSR1") || !strcmp(v, "USR1"))
-		return SIGUSR1;
-	if (!strcmp(v, "SIGUSR2") || !strcmp(v, "USR2"))
-		return SIGUSR2;
-	const char *p = v;
-	int base = 0;
-	if (!strncmp(p, "SIGRTMIN", 8) || !strncmp(p, "RTMIN", 5)) {
-		p += p[0] == 'S' ? 8 : 5;
-		base = SIGRTMIN;
-		if (*p == '\0')
-			return base;
-		if (*p++ != '+')
-			return 0;
-	}
-	int n = 0;
-	if (!*p)
-		return 0;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9' || n > 100)
-			return 0;
-		n = n * 10 + (*p - '0');
-	}
-	n += base;
-	return (n == SIGUSR1 || n == SIGUSR2 || (n >= SIGRTMIN && n <= SIGRTMAX)) ? n : 0;
-}
-
 void sp__control_init(void)
 {
 	const char *v = secure_getenv("SPANPROF_SIGNAL");
 	if (!v || !*v)
 		return;
-	int sig = parse_signal(v);
+	int sig = sp__control_signal(v);
 	if (!sig) {
 		sp__warn("SPANPROF_SIGNAL='%s' is not SIGUSR1, SIGUSR2 or SIGRTMIN+N; no live control", v);
 		return;

@@ -13,23 +13,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The encoding, repeated here for the CLI build (internal.h is the
- * runtime's). Must match docs/FORMAT.md. */
-#define KIND(h) ((h) >> 30)
-#define K_SPAN 1u
-#define K_CUMUL 2u
-#define K_DATA 3u
-#define ABANDONED (1u << 29)
-#define SITE(h) ((h)&0x0fffffffu)
-#define D_TRUNC (1u << 29)
-#define D_TRACE (1u << 28)
-#define D_TYPE(h) (((h) >> 24) & 0xfu)
-#define D_KEYLEN(h) (((h) >> 16) & 0xffu)
-#define D_STRLEN(h) ((h)&0xffffu)
-#define NO_PARENT 0xffffffffu
-#define SPAN_SIZE 24u
-#define CUMUL_SIZE 56u
-#define DATA_SIZE 16u
+#include "format.h"
+
+#define KIND(h) SP_REC_KIND(h)
+#define K_SPAN SP_REC_SPAN
+#define K_CUMUL SP_REC_CUMUL
+#define K_DATA SP_REC_DATA
+#define ABANDONED SP_REC_ABANDONED
+#define SITE(h) ((h)&SP_REC_SITE_MASK)
+#define D_TRUNC SP_DATA_TRUNC
+#define D_TRACE SP_DATA_TRACE
+#define D_TYPE(h) SP_DATA_TYPE(h)
+#define D_KEYLEN(h) SP_DATA_KEYLEN(h)
+#define D_STRLEN(h) SP_DATA_STRLEN(h)
+#define NO_PARENT SP_NO_PARENT
+#define SPAN_SIZE SP_SPAN_REC_SIZE
+#define CUMUL_SIZE SP_CUMUL_REC_SIZE
+#define DATA_SIZE SP_DATA_REC_SIZE
 
 static uint32_t rd32(const uint8_t *p)
 {

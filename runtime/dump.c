@@ -274,7 +274,7 @@ static int write_all(int fd, struct sp__trace **v, size_t n)
  * one pass over a read-only mapping, after all the length patches. */
 static int seal(int fd)
 {
-	uint32_t flags = 1; /* checksummed: set first */
+	uint32_t flags = SP_DUMP_FLAG_CHECKSUM; /* checksummed: set first */
 	struct stat st;
 	if (pwrite(fd, &flags, 4, 36) != 4 || fstat(fd, &st) != 0)
 		return -(errno ? errno : EIO);
@@ -282,16 +282,9 @@ static int seal(int fd)
 	const uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < size; i++) {
-		if (i == 48) {
-			i = 55;
-			continue;
-		}
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	}
+	uint64_t h = sp__dump_checksum(p, size);
 	munmap((void *)p, size);
-	if (pwrite(fd, &h, 8, 48) != 8)
+	if (pwrite(fd, &h, 8, SP_DUMP_CHECKSUM_AT) != 8)
 		return -(errno ? errno : EIO);
 	return 0;
 }

@@ -12,8 +12,7 @@
  */
 #include "internal.h"
 
-#include <libdwarf.h>
-#include <dwarf.h>
+#include "dwarf_walk.h"
 #include <string.h>
 
 struct fn_list {
@@ -67,87 +66,28 @@ static uint32_t lists_for_file(const char *path)
 	return mask;
 }
 
-/* DW_AT_decl_file of `die`, following abstract origins and specifications
- * (at most 8 links). 0 if none. */
-static Dwarf_Unsigned decl_file(Dwarf_Debug dbg, Dwarf_Die die)
-{
-	Dwarf_Error err = NULL;
-	Dwarf_Die cur = die;
-	Dwarf_Unsigned file = 0;
-	for (int depth = 0; depth < 8 && cur; depth++) {
-		Dwarf_Attribute a;
-		if (dwarf_attr(cur, DW_AT_decl_file, &a, &err) == DW_DLV_OK) {
-			int ok = dwarf_formudata(a, &file, &err) == DW_DLV_OK;
-			if (!ok) { /* DW_FORM_implicit_const (DWARF 5): only formsdata reads it */
-				Dwarf_Signed sv;
-				if (err) {
-					dwarf_dealloc_error(NULL, err);
-					err = NULL;
-				}
-				ok = dwarf_formsdata(a, &sv, &err) == DW_DLV_OK && sv >= 0;
-				file = ok ? (Dwarf_Unsigned)sv : 0;
-			}
-			dwarf_dealloc_attribute(a);
-			if (cur != die)
-				dwarf_dealloc_die(cur);
-			return ok ? file : 0;
-		}
-		Dwarf_Off off;
-		int found = 0;
-		Dwarf_Half links[] = { DW_AT_abstract_origin, DW_AT_specification };
-		for (size_t i = 0; i < 2 && !found; i++) {
-			if (dwarf_attr(cur, links[i], &a, &err) != DW_DLV_OK)
-				continue;
-			found = dwarf_global_formref(a, &off, &err) == DW_DLV_OK;
-			dwarf_dealloc_attribute(a);
-		}
-		Dwarf_Die next = NULL;
-		if (!found || dwarf_offdie_b(dbg, off, 1, &next, &err) != DW_DLV_OK)
-			next = NULL;
-		if (cur != die)
-			dwarf_dealloc_die(cur);
-		cur = next;
-	}
-	if (cur && cur != die)
-		dwarf_dealloc_die(cur);
-	return 0;
-}
+struct walk_ctx {
+	struct fn_list out;
+	size_t nfns; /* subprograms seen: 0 means no debug information */
+};
 
-/* Visit the subprograms under `die` (recursing into namespaces, classes and
- * structures for C++ methods), recording those defined in matching files. */
-static void walk(Dwarf_Debug dbg, Dwarf_Die parent, char **files, Dwarf_Signed nfiles, int version,
-		 struct fn_list *out, int depth)
+static void on_subprogram(const struct sp__dwarf_cu *cu, Dwarf_Die die, void *arg)
 {
+	struct walk_ctx *ctx = arg;
 	Dwarf_Error err = NULL;
-	Dwarf_Die child;
-	if (depth > 16 || dwarf_child(parent, &child, &err) != DW_DLV_OK)
+	Dwarf_Addr lo;
+	ctx->nfns++;
+	if (dwarf_lowpc(die, &lo, &err) != DW_DLV_OK) { /* a declaration, or code in ranges */
+		if (err)
+			dwarf_dealloc_error(cu->dbg, err);
 		return;
-	for (;;) {
-		Dwarf_Half tag = 0;
-		dwarf_tag(child, &tag, &err);
-		if (tag == DW_TAG_subprogram) {
-			Dwarf_Addr lo;
-			if (dwarf_lowpc(child, &lo, &err) == DW_DLV_OK) {
-				Dwarf_Unsigned f = decl_file(dbg, child);
-				/* DWARF 5 file indexes are 0-based, earlier ones 1-based. */
-				Dwarf_Signed fi = version >= 5 ? (Dwarf_Signed)f : (Dwarf_Signed)f - 1;
-				if ((version >= 5 || f > 0) && fi >= 0 && fi < nfiles) {
-					uint32_t mask = lists_for_file(files[fi]);
-					if (mask)
-						list_add(out, (uintptr_t)lo, mask);
-				}
-			}
-		} else if (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
-			   tag == DW_TAG_structure_type) {
-			walk(dbg, child, files, nfiles, version, out, depth + 1);
-		}
-		Dwarf_Die sib;
-		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
-		dwarf_dealloc_die(child);
-		if (r != DW_DLV_OK)
-			break;
-		child = sib;
 	}
+	Dwarf_Unsigned f = 0;
+	sp__dwarf_describe(cu->dbg, die, NULL, &f, NULL);
+	const char *file = sp__dwarf_file(cu, f);
+	uint32_t mask = file ? lists_for_file(file) : 0;
+	if (mask)
+		list_add(&ctx->out, (uintptr_t)lo, mask);
 }
 
 static void sort_pairs(uintptr_t *o, uint32_t *m, size_t n)
@@ -178,33 +118,14 @@ void sp__dwarf_file_functions(struct sp__module *m)
 			dwarf_dealloc_error(NULL, err);
 		return;
 	}
-	struct fn_list out = { 0 };
-	size_t ncu = 0;
-	for (;;) {
-		Dwarf_Unsigned hdr_len, abbrev_off, next_off, typeoff;
-		Dwarf_Half ver, asz, lsz, esz, cu_type;
-		Dwarf_Sig8 sig;
-		if (dwarf_next_cu_header_d(dbg, 1, &hdr_len, &ver, &abbrev_off, &asz, &lsz, &esz, &sig, &typeoff,
-					   &next_off, &cu_type, &err) != DW_DLV_OK)
-			break;
-		Dwarf_Die cu;
-		if (dwarf_siblingof_b(dbg, NULL, 1, &cu, &err) != DW_DLV_OK)
-			continue;
-		ncu++;
-		char **files = NULL;
-		Dwarf_Signed nfiles = 0;
-		if (dwarf_srcfiles(cu, &files, &nfiles, &err) == DW_DLV_OK) {
-			walk(dbg, cu, files, nfiles, ver, &out, 0);
-			for (Dwarf_Signed i = 0; i < nfiles; i++)
-				dwarf_dealloc(dbg, files[i], DW_DLA_STRING);
-			dwarf_dealloc(dbg, files, DW_DLA_LIST);
-		}
-		dwarf_dealloc_die(cu);
-	}
+	struct walk_ctx ctx = { { 0 }, 0 };
+	sp__dwarf_each_subprogram(dbg, on_subprogram, &ctx);
+	struct fn_list out = ctx.out;
+	size_t nfns = ctx.nfns;
 	if (err)
 		dwarf_dealloc_error(dbg, err);
 	dwarf_finish(dbg, &err);
-	if (ncu == 0 && (m->flags & SP_MOD_MAIN))
+	if (nfns == 0 && (m->flags & SP_MOD_MAIN))
 		sp__warn_once(&no_dwarf_warned,
 			      "%s has no debug information: file: patterns need -g; they match nothing there",
 			      m->path);

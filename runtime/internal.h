@@ -48,20 +48,9 @@
 typedef uint64_t sp_ticks_t; /* clock ticks; convert with sp__ticks_to_ns */
 
 /* ------------------------------------------------------------------------
- * Record stream encoding (docs/FORMAT.md, "The record stream")
+ * Record stream encoding (docs/FORMAT.md, "The record stream"): format.h
  */
-#define SP_REC_KIND(head) ((head) >> 30)
-#define SP_REC_SPAN 1u
-#define SP_REC_CUMUL 2u
-#define SP_REC_DATA 3u
-#define SP_REC_ABANDONED (1u << 29)
-#define SP_REC_SITE_MASK 0x0fffffffu
-#define SP_DATA_TRUNC (1u << 29)
-#define SP_DATA_TRACE (1u << 28)
-#define SP_DATA_TYPE(head) (((head) >> 24) & 0xfu)
-#define SP_DATA_KEYLEN(head) (((head) >> 16) & 0xffu)
-#define SP_DATA_STRLEN(head) ((head)&0xffffu)
-#define SP_NO_PARENT 0xffffffffu
+#include "format.h"
 #define SP_MAX_SITES (SP_REC_SITE_MASK + 1u)
 
 struct sp__span_rec { /* 24 bytes */

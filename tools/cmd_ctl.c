@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "msg.h"
 
 const struct cli_opt ctl_opts[] = { { 0 } };
@@ -39,26 +40,6 @@ static char *env_of(long pid, const char *name, char *buf, size_t size)
 			return buf;
 		}
 	return NULL;
-}
-
-static int signal_number(const char *v)
-{
-	if (!strcmp(v, "SIGUSR1") || !strcmp(v, "USR1"))
-		return SIGUSR1;
-	if (!strcmp(v, "SIGUSR2") || !strcmp(v, "USR2"))
-		return SIGUSR2;
-	int base = 0;
-	if (!strncmp(v, "SIGRTMIN", 8) || !strncmp(v, "RTMIN", 5)) {
-		v += v[0] == 'S' ? 8 : 5;
-		base = SIGRTMIN;
-		if (!*v)
-			return base;
-		if (*v++ != '+')
-			return 0;
-	}
-	char *end;
-	long n = strtol(v, &end, 10);
-	return *v && !*end && n >= 0 && n < 100 ? (int)n + base : 0;
 }
 
 int cmd_ctl(int argc, char **argv)
@@ -90,7 +71,7 @@ int cmd_ctl(int argc, char **argv)
 		return 1;
 	}
 	const char *sv = env_of(pid, "SPANPROF_SIGNAL", sigbuf, sizeof sigbuf);
-	int sig = sv ? signal_number(sv) : 0;
+	int sig = sv ? sp__control_signal(sv) : 0;
 	if (!sig) {
 		sp_errorf("process %ld was not started with SPANPROF_SIGNAL (e.g. SPANPROF_SIGNAL=SIGUSR2); it cannot be "
 			  "controlled",
@@ -101,7 +82,7 @@ int cmd_ctl(int argc, char **argv)
 	char path[PATH_MAX * 2] = "";
 	struct stat before;
 	bool had = false;
-	if (cmd == 4) {
+	if (cmd == SP_CTL_DUMP) {
 		const char *out = env_of(pid, "SPANPROF_OUTPUT", outbuf, sizeof outbuf);
 		if (!out || !*out)
 			out = "spanprof.out";
@@ -135,7 +116,7 @@ int cmd_ctl(int argc, char **argv)
 		sp_errorf("cannot signal process %ld: %s", pid, strerror(errno));
 		return 1;
 	}
-	if (cmd != 4) {
+	if (cmd != SP_CTL_DUMP) {
 		printf("sent '%s' to process %ld\n", what, pid);
 		return 0;
 	}

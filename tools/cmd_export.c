@@ -38,16 +38,8 @@ static double us_since(const struct sp_dump *d, uint64_t tick, uint64_t origin_n
 static void chrome_args(struct json *j, const sp_node *n)
 {
 	json_object(j, "args");
-	for (uint32_t i = 0; i < n->ndata; i++) {
-		const sp_kv *x = &n->data[i];
-		switch (x->type) {
-		case SP_VALUE_I64: json_i64(j, x->key, x->v.i64); break;
-		case SP_VALUE_U64: json_u64(j, x->key, x->v.u64); break;
-		case SP_VALUE_F64: json_f64(j, x->key, x->v.f64); break;
-		case SP_VALUE_BOOL: json_bool(j, x->key, x->v.b); break;
-		case SP_VALUE_STR: json_str(j, x->key, x->v.str); break;
-		}
-	}
+	for (uint32_t i = 0; i < n->ndata; i++)
+		json_kv(j, &n->data[i]);
 	if (n->file) {
 		json_str(j, "file", n->file);
 		json_u64(j, "line", n->line);

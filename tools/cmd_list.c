@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "format.h"
 #include "fmt.h"
 #include "json.h"
 #include "msg.h"
@@ -34,7 +35,7 @@ static const char *root_name(struct sp_dump *d, const struct sp_dump_trace *t)
 {
 	uint32_t head;
 	memcpy(&head, t->stream, 4);
-	uint32_t site = head & 0x0fffffffu;
+	uint32_t site = head & SP_REC_SITE_MASK;
 	return site && site <= d->nsites ? sp_site_name(d, site) : "?";
 }
 

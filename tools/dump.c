@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "spanprof_constants.h"
 
 #define MAX_FILE ((size_t)1 << 36) /* 64 GiB: larger is not a dump */
@@ -300,19 +301,6 @@ int sp_dump_parse(const char *name, const uint8_t *data, size_t size, bool unche
 	return parse(d, unchecked, err, errlen);
 }
 
-static uint64_t checksum(const uint8_t *p, size_t size)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < size; i++) {
-		if (i == 48) {
-			i = 55;
-			continue;
-		}
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	}
-	return h;
-}
-
 static int parse(struct sp_dump *d, bool unchecked, char *err, size_t errlen)
 {
 	struct cur c = { d->data, 0, d->size, false };
@@ -339,7 +327,7 @@ static int parse(struct sp_dump *d, bool unchecked, char *err, size_t errlen)
 					      (unsigned long long)fsize)
 				       : fail(d, err, errlen, "corrupt: %zu bytes, the header says %llu", d->size,
 					      (unsigned long long)fsize);
-	if (!unchecked && (!(flags & 1) || checksum(d->data, d->size) != sum))
+	if (!unchecked && (!(flags & SP_DUMP_FLAG_CHECKSUM) || sp__dump_checksum(d->data, d->size) != sum))
 		return fail(d, err, errlen, "corrupt: the checksum does not match (damaged or altered file)");
 	c.pos = hdr;
 	if (nsections > (d->size - hdr) / 16)

@@ -201,14 +201,18 @@ void json_data(struct json *j, const char *key, const sp_kv *kv, uint32_t n)
 			later = !strcmp(kv[k].key, kv[i].key);
 		if (later)
 			continue;
-		const sp_kv *x = &kv[i];
-		switch (x->type) {
-		case SP_VALUE_I64: json_i64(j, x->key, x->v.i64); break;
-		case SP_VALUE_U64: json_u64(j, x->key, x->v.u64); break;
-		case SP_VALUE_F64: json_f64(j, x->key, x->v.f64); break;
-		case SP_VALUE_BOOL: json_bool(j, x->key, x->v.b); break;
-		case SP_VALUE_STR: json_str(j, x->key, x->v.str); break;
-		}
+		json_kv(j, &kv[i]);
 	}
 	json_end(j);
+}
+
+void json_kv(struct json *j, const sp_kv *x)
+{
+	switch (x->type) {
+	case SP_VALUE_I64: json_i64(j, x->key, x->v.i64); break;
+	case SP_VALUE_U64: json_u64(j, x->key, x->v.u64); break;
+	case SP_VALUE_F64: json_f64(j, x->key, x->v.f64); break;
+	case SP_VALUE_BOOL: json_bool(j, x->key, x->v.b); break;
+	case SP_VALUE_STR: json_str(j, x->key, x->v.str); break;
+	}
 }

@@ -32,6 +32,8 @@ void json_f64(struct json *j, const char *key, double v); /* NaN, inf: null */
 void json_bool(struct json *j, const char *key, bool v);
 void json_null(struct json *j, const char *key);
 void json_newline(struct json *j); /* whitespace between array items */
+/* One key/value with its type. */
+void json_kv(struct json *j, const sp_kv *kv);
 /* A data object {key: value, ...}; a key set twice keeps its last value. */
 void json_data(struct json *j, const char *key, const sp_kv *kv, uint32_t n);
 

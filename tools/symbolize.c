@@ -11,12 +11,11 @@
  */
 #include "symbolize.h"
 
-#include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <gelf.h>
-#include <libdwarf.h>
+#include "dwarf_walk.h"
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,63 +223,6 @@ static void add_fn(struct module *m, uint64_t lo, uint64_t hi, const char *name,
 	m->fns[m->nfns++] = (struct fn){ lo, hi, name, file, line };
 }
 
-static Dwarf_Unsigned attr_u(Dwarf_Die die, Dwarf_Half at)
-{
-	Dwarf_Error err = NULL;
-	Dwarf_Attribute a;
-	Dwarf_Unsigned v = 0;
-	if (dwarf_attr(die, at, &a, &err) != DW_DLV_OK)
-		return 0;
-	if (dwarf_formudata(a, &v, &err) != DW_DLV_OK) {
-		Dwarf_Signed sv = 0;
-		if (err)
-			dwarf_dealloc_error(NULL, err);
-		err = NULL;
-		v = dwarf_formsdata(a, &sv, &err) == DW_DLV_OK && sv >= 0 ? (Dwarf_Unsigned)sv : 0;
-	}
-	if (err)
-		dwarf_dealloc_error(NULL, err);
-	dwarf_dealloc_attribute(a);
-	return v;
-}
-
-/* Name, decl_file, decl_line of a subprogram, through its origins. */
-static void describe(Dwarf_Debug dbg, Dwarf_Die die, const char **name, Dwarf_Unsigned *file, unsigned *line)
-{
-	Dwarf_Error err = NULL;
-	Dwarf_Die cur = die;
-	*name = NULL;
-	*file = 0;
-	*line = 0;
-	for (int depth = 0; cur && depth < 8; depth++) {
-		char *n = NULL;
-		if (!*name && dwarf_diename(cur, &n, &err) == DW_DLV_OK)
-			*name = n;
-		if (!*file)
-			*file = attr_u(cur, DW_AT_decl_file);
-		if (!*line)
-			*line = (unsigned)attr_u(cur, DW_AT_decl_line);
-		Dwarf_Die next = NULL;
-		Dwarf_Half links[] = { DW_AT_abstract_origin, DW_AT_specification };
-		for (int i = 0; i < 2 && !next; i++) {
-			Dwarf_Attribute a;
-			Dwarf_Off off;
-			if (dwarf_attr(cur, links[i], &a, &err) != DW_DLV_OK)
-				continue;
-			if (dwarf_global_formref(a, &off, &err) != DW_DLV_OK || dwarf_offdie_b(dbg, off, 1, &next, &err) != DW_DLV_OK)
-				next = NULL;
-			dwarf_dealloc_attribute(a);
-		}
-		if (cur != die)
-			dwarf_dealloc_die(cur);
-		cur = next;
-		if (*name && *file && *line)
-			break;
-	}
-	if (cur && cur != die)
-		dwarf_dealloc_die(cur);
-}
-
 /* The [lo, hi) ranges of a DIE with DW_AT_ranges: DWARF 5 rnglists or
  * DWARF 4 .debug_ranges (offsets from the CU's base address). */
 static void die_ranges(Dwarf_Debug dbg, Dwarf_Die die, int version, uint64_t cu_base, struct module *m,
@@ -341,52 +283,28 @@ static void die_ranges(Dwarf_Debug dbg, Dwarf_Die die, int version, uint64_t cu_
 	dwarf_dealloc_attribute(a);
 }
 
-static void walk(Dwarf_Debug dbg, Dwarf_Die parent, char **files, Dwarf_Signed nfiles, int version,
-		 uint64_t cu_base, struct module *m, int depth)
+static void on_subprogram(const struct sp__dwarf_cu *cu, Dwarf_Die die, void *arg)
 {
+	struct module *m = arg;
 	Dwarf_Error err = NULL;
-	Dwarf_Die child;
-	if (depth > 32 || dwarf_child(parent, &child, &err) != DW_DLV_OK)
-		return;
-	for (;;) {
-		Dwarf_Half tag = 0;
-		dwarf_tag(child, &tag, &err);
-		if (tag == DW_TAG_subprogram) {
-			const char *name;
-			Dwarf_Unsigned f;
-			unsigned line;
-			describe(dbg, child, &name, &f, &line);
-			Dwarf_Signed fi = version >= 5 ? (Dwarf_Signed)f : (Dwarf_Signed)f - 1;
-			const char *file = (version >= 5 || f > 0) && fi >= 0 && fi < nfiles ? keep(m, files[fi]) : NULL;
-			name = keep(m, name);
-			Dwarf_Addr lo, hi;
-			Dwarf_Half form;
-			enum Dwarf_Form_Class cls;
-			if (dwarf_lowpc(child, &lo, &err) == DW_DLV_OK &&
-			    dwarf_highpc_b(child, &hi, &form, &cls, &err) == DW_DLV_OK) {
-				if (cls == DW_FORM_CLASS_CONSTANT)
-					hi += lo;
-				add_fn(m, lo, hi, name, file, line);
-			} else {
-				die_ranges(dbg, child, version, cu_base, m, name, file, line);
-			}
-		} else if (tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
-			   tag == DW_TAG_union_type) {
-			walk(dbg, child, files, nfiles, version, cu_base, m, depth + 1);
-		}
-		if (err) {
-			dwarf_dealloc_error(dbg, err);
-			err = NULL;
-		}
-		Dwarf_Die sib;
-		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
-		dwarf_dealloc_die(child);
-		if (r != DW_DLV_OK)
-			break;
-		child = sib;
+	const char *name;
+	Dwarf_Unsigned f;
+	unsigned line;
+	sp__dwarf_describe(cu->dbg, die, &name, &f, &line);
+	const char *file = keep(m, sp__dwarf_file(cu, f));
+	name = keep(m, name);
+	Dwarf_Addr lo, hi;
+	Dwarf_Half form;
+	enum Dwarf_Form_Class cls;
+	if (dwarf_lowpc(die, &lo, &err) == DW_DLV_OK && dwarf_highpc_b(die, &hi, &form, &cls, &err) == DW_DLV_OK) {
+		if (cls == DW_FORM_CLASS_CONSTANT)
+			hi += lo;
+		add_fn(m, lo, hi, name, file, line);
+	} else {
+		die_ranges(cu->dbg, die, cu->version, cu->base, m, name, file, line);
 	}
 	if (err)
-		dwarf_dealloc_error(dbg, err);
+		dwarf_dealloc_error(cu->dbg, err);
 }
 
 static int cmp_fn(const void *a, const void *b)
@@ -408,41 +326,7 @@ static void dwarf_functions(struct module *m)
 			dwarf_dealloc_error(NULL, err);
 		return;
 	}
-	for (;;) {
-		Dwarf_Unsigned hdr_len, abbrev_off, next_off, typeoff;
-		Dwarf_Half ver, asz, lsz, esz, cu_type;
-		Dwarf_Sig8 sig;
-		if (dwarf_next_cu_header_d(dbg, 1, &hdr_len, &ver, &abbrev_off, &asz, &lsz, &esz, &sig, &typeoff, &next_off,
-					   &cu_type, &err) != DW_DLV_OK)
-			break;
-		Dwarf_Die cu;
-		if (dwarf_siblingof_b(dbg, NULL, 1, &cu, &err) != DW_DLV_OK)
-			continue;
-		Dwarf_Addr base = 0;
-		if (dwarf_lowpc(cu, &base, &err) != DW_DLV_OK) {
-			base = 0;
-			if (err) {
-				dwarf_dealloc_error(dbg, err);
-				err = NULL;
-			}
-		}
-		char **files = NULL;
-		Dwarf_Signed nfiles = 0;
-		if (dwarf_srcfiles(cu, &files, &nfiles, &err) != DW_DLV_OK) {
-			files = NULL;
-			nfiles = 0;
-			if (err) {
-				dwarf_dealloc_error(dbg, err);
-				err = NULL;
-			}
-		}
-		walk(dbg, cu, files, nfiles, ver, base, m, 0);
-		for (Dwarf_Signed i = 0; i < nfiles; i++)
-			dwarf_dealloc(dbg, files[i], DW_DLA_STRING);
-		if (files)
-			dwarf_dealloc(dbg, files, DW_DLA_LIST);
-		dwarf_dealloc_die(cu);
-	}
+	sp__dwarf_each_subprogram(dbg, on_subprogram, m);
 	if (err)
 		dwarf_dealloc_error(dbg, err);
 	dwarf_finish(dbg, &err);
