@@ -283,6 +283,31 @@ static void die_ranges(Dwarf_Debug dbg, Dwarf_Die die, int version, uint64_t cu_
 	dwarf_dealloc_attribute(a);
 }
 
+/* "/a/build/../src/x.c" -> "/a/src/x.c", in place: DWARF paths are the
+ * compiler's, often relative to the build directory. Lexical only. */
+static void tidy_path(char *p)
+{
+	char *out = p;
+	for (const char *in = p; *in;) {
+		if (in[0] == '/' && in[1] == '.' && (in[2] == '/' || in[2] == '\0')) {
+			in += 2;
+		} else if (in[0] == '/' && in[1] == '.' && in[2] == '.' && (in[3] == '/' || in[3] == '\0') && out > p) {
+			char *slash = out - 1;
+			while (slash > p && *slash != '/')
+				slash--;
+			if (slash >= p && *slash == '/' && strncmp(slash, "/..", 3)) {
+				out = slash; /* drop the previous component */
+				in += 3;
+			} else {
+				*out++ = *in++;
+			}
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+}
+
 static void on_subprogram(const struct sp__dwarf_cu *cu, Dwarf_Die die, void *arg)
 {
 	struct module *m = arg;
@@ -291,7 +316,9 @@ static void on_subprogram(const struct sp__dwarf_cu *cu, Dwarf_Die die, void *ar
 	Dwarf_Unsigned f;
 	unsigned line;
 	sp__dwarf_describe(cu->dbg, die, &name, &f, &line);
-	const char *file = keep(m, sp__dwarf_file(cu, f));
+	char *file = (char *)keep(m, sp__dwarf_file(cu, f));
+	if (file)
+		tidy_path(file);
 	name = keep(m, name);
 	Dwarf_Addr lo, hi;
 	Dwarf_Half form;
