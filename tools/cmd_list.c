@@ -114,8 +114,8 @@ int cmd_list(int argc, char **argv)
 			break;
 		}
 	}
-	if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never"))
-		return sp_usagef("list", "--color takes auto, always or never");
+	if (cmd_color_ok("list", color))
+		return 2;
 	if (p.ind < argc)
 		return sp_usagef("list", "unexpected argument '%s'", argv[p.ind]);
 	struct sp_dump d;

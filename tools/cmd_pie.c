@@ -194,28 +194,16 @@ int cmd_pie(int argc, char **argv)
 			break;
 		}
 	}
-	if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never"))
-		return sp_usagef("pie", "--color takes auto, always or never");
-	if (p.ind >= argc)
-		return sp_usagef("pie", "which trace? give its number from 'spanprof list' (or slowest)");
-	if (p.ind + 1 < argc)
-		return sp_usagef("pie", "one trace at a time ('%s' is extra)", argv[p.ind + 1]);
+	if (cmd_color_ok("pie", color))
+		return 2;
 	struct sp_dump d;
-	if (cmd_open(file, &d))
-		return 1;
-	int rc = 1;
 	struct sp_tree t;
+	const sp_node *node;
 	struct pie pie = { 0 };
-	long i = cmd_pick("pie", &d, argv[p.ind]);
-	if (i < 0) {
-		rc = i == -2 ? 2 : 1;
-		goto out_close;
-	}
-	if (cmd_tree(&d, (size_t)i, &t))
-		goto out_close;
-	const sp_node *node = cmd_zoom(&t, zoom);
-	if (!node)
-		goto out_tree;
+	int rc = cmd_one_trace("pie", file, argc, argv, p.ind, zoom, &d, &t, &node);
+	if (rc)
+		return rc;
+	rc = 1;
 	if (pie_build(node, min_pct, &pie)) {
 		sp_errorf("out of memory");
 		goto out_tree;
@@ -272,7 +260,6 @@ out_pie:
 	pie_free(&pie);
 out_tree:
 	sp_tree_free(&t);
-out_close:
 	cmd_close(&d);
 	return rc;
 }

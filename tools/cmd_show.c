@@ -230,27 +230,15 @@ int cmd_show(int argc, char **argv)
 			break;
 		}
 	}
-	if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never"))
-		return sp_usagef("show", "--color takes auto, always or never");
-	if (p.ind >= argc)
-		return sp_usagef("show", "which trace? give its number from 'spanprof list' (or slowest)");
-	if (p.ind + 1 < argc)
-		return sp_usagef("show", "one trace at a time ('%s' is extra)", argv[p.ind + 1]);
+	if (cmd_color_ok("show", color))
+		return 2;
 	struct sp_dump d;
-	if (cmd_open(file, &d))
-		return 1;
-	int rc = 1;
-	long i = cmd_pick("show", &d, argv[p.ind]);
 	struct sp_tree t;
-	if (i < 0) {
-		rc = i == -2 ? 2 : 1;
-		goto out_close;
-	}
-	if (cmd_tree(&d, (size_t)i, &t))
-		goto out_close;
-	const sp_node *root = cmd_zoom(&t, zoom);
-	if (!root)
-		goto out_tree;
+	const sp_node *root;
+	int rc = cmd_one_trace("show", file, argc, argv, p.ind, zoom, &d, &t, &root);
+	if (rc)
+		return rc;
+	rc = 1;
 	fmt_big_stdout();
 	if (json) {
 		struct json j;
@@ -299,7 +287,6 @@ int cmd_show(int argc, char **argv)
 	rc = 0;
 out_tree:
 	sp_tree_free(&t);
-out_close:
 	cmd_close(&d);
 	return rc;
 }

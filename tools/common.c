@@ -102,3 +102,37 @@ const sp_node *cmd_zoom(const struct sp_tree *t, const char *zoom)
 			  (unsigned long long)t->tr->seq);
 	return node;
 }
+
+int cmd_color_ok(const char *cmd, const char *when)
+{
+	if (!strcmp(when, "auto") || !strcmp(when, "always") || !strcmp(when, "never"))
+		return 0;
+	return sp_usagef(cmd, "--color takes auto, always or never, not '%s'", when);
+}
+
+int cmd_one_trace(const char *cmd, const char *file, int argc, char **argv, int ind, const char *zoom,
+		  struct sp_dump *d, struct sp_tree *t, const sp_node **node)
+{
+	if (ind >= argc)
+		return sp_usagef(cmd, "which trace? give its number from 'spanprof list' (or slowest)");
+	if (ind + 1 < argc)
+		return sp_usagef(cmd, "one trace at a time ('%s' is extra)", argv[ind + 1]);
+	if (cmd_open(file, d))
+		return 1;
+	long i = cmd_pick(cmd, d, argv[ind]);
+	if (i < 0) {
+		cmd_close(d);
+		return i == -2 ? 2 : 1;
+	}
+	if (cmd_tree(d, (size_t)i, t)) {
+		cmd_close(d);
+		return 1;
+	}
+	*node = cmd_zoom(t, zoom);
+	if (!*node) {
+		sp_tree_free(t);
+		cmd_close(d);
+		return 1;
+	}
+	return 0;
+}

@@ -25,6 +25,16 @@ int cmd_tree(struct sp_dump *d, size_t index, struct sp_tree *t);
  * root's own name). NULL after printing why. */
 const sp_node *cmd_zoom(const struct sp_tree *t, const char *zoom);
 
+/* A --color value: 0, or the usage-error status 2 after a message. */
+int cmd_color_ok(const char *cmd, const char *when);
+
+/* What show and pie do first: argv[ind] must be the one SEQ; open `file`,
+ * pick the trace, load its tree, resolve --zoom (NULL: the root). 0 with
+ * everything loaded (free with sp_tree_free and cmd_close), else the exit
+ * status with nothing left open. */
+int cmd_one_trace(const char *cmd, const char *file, int argc, char **argv, int ind, const char *zoom,
+		  struct sp_dump *d, struct sp_tree *t, const sp_node **node);
+
 /* The standard -f/--file option, shared by the commands that read dumps. */
 #define CMD_OPT_FILE { 'f', "file", "FILE", "the dump to read (default: " SP_DEFAULT_DUMP ")", 'f' }
 
