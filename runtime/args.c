@@ -467,41 +467,76 @@ bad:
 	return LOC_NONE;
 }
 
-static void add_param(struct sp__thread *t, uint32_t ord, const struct arg_param *p, struct frame_regs *fr,
-		      const struct sp__argspec *spec, uint64_t bias)
+/* One value, as it becomes span data. */
+struct arg_value {
+	sp_value_type type;
+	uint64_t bits;   /* I64, U64, BOOL, F64 */
+	const char *str; /* STR */
+};
+
+/* Read a char * string: what can be read, up to STR_MAX bytes, page by
+ * page; a cut string ends in "...". */
+static const char *read_string(uint64_t addr, char *buf)
+{
+	if (!addr)
+		return "(null)";
+	size_t got = 0;
+	while (got < STR_MAX) {
+		size_t chunk = 4096 - ((addr + got) & 4095);
+		if (chunk > STR_MAX - got)
+			chunk = STR_MAX - got;
+		if (!read_mem((uintptr_t)addr + got, buf + got, chunk))
+			break;
+		got += chunk;
+		if (memchr(buf + got - chunk, '\0', chunk))
+			break;
+	}
+	if (!got)
+		snprintf(buf, STR_MAX + 8, "<bad pointer 0x%llx>", (unsigned long long)addr);
+	else if (!memchr(buf, '\0', got))
+		memcpy(buf + got, "...", 4);
+	return buf;
+}
+
+/* The value of one parameter; false, with a reason as the string, when it
+ * cannot be read. `buf` holds STR_MAX + 8 bytes. */
+static bool param_value(const struct arg_param *p, struct frame_regs *fr, const struct sp__argspec *spec,
+			uint64_t bias, char *buf, struct arg_value *out)
 {
 	uint64_t loc = 0, raw = 0;
 	bool unsupported = false;
 	int kind = p->nops ? eval(fr, p->ops, p->nops, spec, bias, &loc, &unsupported) : LOC_NONE;
+	out->type = SP_VALUE_STR;
+	out->bits = 0;
+	out->str = NULL;
 	if (kind == LOC_NONE || p->cls == A_OTHER || p->size == 0 || p->size > 8) {
-		const char *why = kind != LOC_NONE ? "<?>" : unsupported ? "<?>" : "<optimized out>";
+		out->str = kind != LOC_NONE ? "<?>" : unsupported ? "<?>" : "<optimized out>";
 		if (p->cls == A_OTHER && kind != LOC_NONE)
-			why = "<aggregate>";
-		sp__add_data(t, ord, false, SP_VALUE_STR, p->name, 0, why);
-		return;
+			out->str = "<aggregate>";
+		return false;
 	}
 	if (kind == LOC_ADDR) {
 		if (!read_mem((uintptr_t)loc, &raw, p->size)) {
-			sp__add_data(t, ord, false, SP_VALUE_STR, p->name, 0, "<unreadable>");
-			return;
+			out->str = "<unreadable>";
+			return false;
 		}
 	} else {
 		raw = loc;
 	}
 	if (p->size < 8)
 		raw &= (1ull << (p->size * 8)) - 1;
-	char buf[STR_MAX + 8];
 	switch (p->cls) {
-	case A_SINT: {
-		int64_t v = p->size < 8 ? (int64_t)(raw << (64 - p->size * 8)) >> (64 - p->size * 8) : (int64_t)raw;
-		sp__add_data(t, ord, false, SP_VALUE_I64, p->name, (uint64_t)v, NULL);
+	case A_SINT:
+		out->type = SP_VALUE_I64;
+		out->bits = p->size < 8 ? (uint64_t)((int64_t)(raw << (64 - p->size * 8)) >> (64 - p->size * 8)) : raw;
 		break;
-	}
 	case A_UINT:
-		sp__add_data(t, ord, false, SP_VALUE_U64, p->name, raw, NULL);
+		out->type = SP_VALUE_U64;
+		out->bits = raw;
 		break;
 	case A_BOOL:
-		sp__add_data(t, ord, false, SP_VALUE_BOOL, p->name, raw != 0, NULL);
+		out->type = SP_VALUE_BOOL;
+		out->bits = raw != 0;
 		break;
 	case A_FLOAT: {
 		double d;
@@ -513,42 +548,43 @@ static void add_param(struct sp__thread *t, uint32_t ord, const struct arg_param
 		} else {
 			memcpy(&d, &raw, 8);
 		}
-		uint64_t bits;
-		memcpy(&bits, &d, 8);
-		sp__add_data(t, ord, false, SP_VALUE_F64, p->name, bits, NULL);
+		out->type = SP_VALUE_F64;
+		memcpy(&out->bits, &d, 8);
 		break;
 	}
 	case A_STR:
-		if (!raw) {
-			sp__add_data(t, ord, false, SP_VALUE_STR, p->name, 0, "(null)");
-			break;
-		}
-		/* Read what can be read, up to STR_MAX bytes, page by page. */
-		{
-			size_t got = 0;
-			while (got < STR_MAX) {
-				size_t chunk = 4096 - ((raw + got) & 4095);
-				if (chunk > STR_MAX - got)
-					chunk = STR_MAX - got;
-				if (!read_mem((uintptr_t)raw + got, buf + got, chunk))
-					break;
-				got += chunk;
-				if (memchr(buf + got - chunk, '\0', chunk))
-					break;
-			}
-			if (!got) {
-				snprintf(buf, sizeof buf, "<bad pointer 0x%llx>", (unsigned long long)raw);
-			} else if (!memchr(buf, '\0', got)) {
-				memcpy(buf + got, "...", 4); /* cut: marked by the dots */
-			}
-			sp__add_data(t, ord, false, SP_VALUE_STR, p->name, 0, buf);
-		}
+		out->str = read_string(raw, buf);
 		break;
 	default: /* A_PTR */
-		snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)raw);
-		sp__add_data(t, ord, false, SP_VALUE_STR, p->name, 0, buf);
+		snprintf(buf, STR_MAX + 8, "0x%llx", (unsigned long long)raw);
+		out->str = buf;
 		break;
 	}
+	return true;
+}
+
+/* A value as a trace id: text, as `spanprof list` shows data. */
+static void set_trace_id(struct sp__thread *t, const struct arg_value *v)
+{
+	char num[40];
+	const char *s = num;
+	double d;
+	switch (v->type) {
+	case SP_VALUE_I64: snprintf(num, sizeof num, "%lld", (long long)v->bits); break;
+	case SP_VALUE_U64: snprintf(num, sizeof num, "%llu", (unsigned long long)v->bits); break;
+	case SP_VALUE_BOOL: s = v->bits ? "true" : "false"; break;
+	case SP_VALUE_F64:
+		memcpy(&d, &v->bits, 8);
+		snprintf(num, sizeof num, "%g", d);
+		break;
+	default: s = v->str; break;
+	}
+	size_t len = strlen(s);
+	if (len > SP_MAX_NAME_LEN)
+		len = SP_MAX_NAME_LEN;
+	memcpy(t->id, s, len);
+	t->id[len] = '\0';
+	t->idlen = (uint16_t)len;
 }
 
 void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t site_id)
@@ -583,6 +619,9 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 		if (!sv) {
 			struct sp__argspec *r = resolve(m, f->fn - m->bias, pc_off);
 			sv = r ? (void *)r : SP_ARGS_NONE;
+			if (!r)
+				sp__warn("%s: no DWARF for it in %s (build with -g); its arguments are not read",
+					 sp__site_name(site_id), m->path);
 			__atomic_store_n(&site->args, sv, __ATOMIC_RELEASE);
 		}
 		sp__unlock(&sp__mod_lock);
@@ -590,7 +629,26 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 	const struct sp__argspec *spec = sv;
 	if (sv == SP_ARGS_NONE || spec->pc_off != pc_off)
 		return;
+	/* The trace's id, for SPANPROF_TRACE=NAME@PARAM, when this call
+	 * started the trace. */
+	const char *id_param = f == &t->frames[0] ? site->id_param : NULL;
+	bool named = false;
 	struct frame_regs fr = { &cur, 0, &caller };
-	for (uint8_t i = 0; i < spec->nparams; i++)
-		add_param(t, f->ord, &spec->p[i], &fr, spec, m->bias);
+	for (uint8_t i = 0; i < spec->nparams; i++) {
+		char buf[STR_MAX + 8];
+		struct arg_value v;
+		bool ok = param_value(&spec->p[i], &fr, spec, m->bias, buf, &v);
+		sp__add_data(t, f->ord, false, v.type, spec->p[i].name, v.bits, v.str);
+		if (id_param && !strcmp(spec->p[i].name, id_param)) {
+			named = true;
+			if (ok)
+				set_trace_id(t, &v);
+			else
+				sp__warn_once(&site->id_warned, "SPANPROF_TRACE: %s@%s: %s at its entry; ids are call numbers",
+					      sp__site_name(site_id), id_param, v.str);
+		}
+	}
+	if (id_param && !named)
+		sp__warn_once(&site->id_warned, "SPANPROF_TRACE: %s has no parameter '%s'; ids are call numbers",
+			      sp__site_name(site_id), id_param);
 }

@@ -128,10 +128,10 @@ bool sp__glob_match(const char *pat, const char *s)
 	return *pat == '\0';
 }
 
-bool sp__globs_match_name(const struct sp__globs *g, const char *name)
+int sp__globs_find_name(const struct sp__globs *g, const char *name)
 {
 	if (!name || !*name)
-		return false;
+		return -1;
 	/* gcc's clones and split parts ("foo.constprop.0", "foo.cold") are the
 	 * function "foo" for the user. */
 	char base[256];
@@ -144,11 +144,16 @@ bool sp__globs_match_name(const struct sp__globs *g, const char *name)
 	}
 	for (uint32_t i = 0; i < g->nnames; i++) {
 		if (sp__glob_match(g->names[i], name))
-			return true;
+			return (int)i;
 		if (alt && sp__glob_match(g->names[i], alt))
-			return true;
+			return (int)i;
 	}
-	return false;
+	return -1;
+}
+
+bool sp__globs_match_name(const struct sp__globs *g, const char *name)
+{
+	return sp__globs_find_name(g, name) >= 0;
 }
 
 /* A file: pattern matches the file's base name, or, when it has a '/', the
@@ -223,9 +228,23 @@ static uint32_t parse_uint(const char *name, const char *v, uint32_t lo, uint32_
 	return (uint32_t)n;
 }
 
+static bool is_identifier(const char *s, size_t len)
+{
+	if (!len || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
 /* Split a comma-separated list into name globs and file: globs. Items are
- * trimmed; empty items are ignored. Memory comes from the arena. */
-static void parse_globs(const char *name, const char *v, struct sp__globs *g)
+ * trimmed; empty items are ignored. With `params` (SPANPROF_TRACE), a name
+ * may end in "@PARAM": the parameter whose value is the trace's id. '@'
+ * is in no C or C++ function name, so it cannot be mistaken for part of
+ * a glob. Memory comes from the arena. */
+static void parse_globs(const char *name, const char *v, struct sp__globs *g, bool params)
 {
 	if (!v || !*v)
 		return;
@@ -234,7 +253,8 @@ static void parse_globs(const char *name, const char *v, struct sp__globs *g)
 		n += *p == ',';
 	const char **names = sp__arena_alloc(n * sizeof *names);
 	const char **files = sp__arena_alloc(n * sizeof *files);
-	if (!names || !files) {
+	const char **pars = sp__arena_alloc(n * sizeof *pars);
+	if (!names || !files || !pars) {
 		sp__warn("%s: out of memory; ignored", name);
 		return;
 	}
@@ -256,15 +276,31 @@ static void parse_globs(const char *name, const char *v, struct sp__globs *g)
 		} else if (len == 5 && !strncmp(s, "file:", 5)) {
 			sp__warn("%s: 'file:' needs a file name (file:grid.c); ignored", name);
 		} else if (len) {
-			char *item = sp__arena_strndup(s, len);
-			if (item)
+			const char *at = memchr(s, '@', len);
+			size_t glen = at ? (size_t)(at - s) : len;
+			const char *par = NULL;
+			if (at && !params) {
+				sp__warn("%s: '%.*s': only SPANPROF_TRACE takes NAME@PARAM; ignored", name, (int)len, s);
+				glen = 0;
+			} else if (at && (!glen || !is_identifier(at + 1, len - glen - 1))) {
+				sp__warn("%s: '%.*s' is not NAME@PARAM (PARAM a parameter's name); ignored", name,
+					 (int)len, s);
+				glen = 0;
+			} else if (at) {
+				par = sp__arena_strndup(at + 1, len - glen - 1);
+			}
+			char *item = glen ? sp__arena_strndup(s, glen) : NULL;
+			if (item) {
+				pars[g->nnames] = par;
 				names[g->nnames++] = item;
+			}
 		}
 		if (!e)
 			break;
 		p = e + 1;
 	}
 	g->names = names;
+	g->params = pars;
 	g->files = files;
 }
 
@@ -325,7 +361,8 @@ static void show(const char *name, const struct sp__globs *g)
 	char buf[400];
 	size_t n = 0;
 	for (uint32_t i = 0; i < g->nnames && n < sizeof buf - 1; i++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? "," : "", g->names[i]);
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s%s%s", n ? "," : "", g->names[i],
+				      g->params[i] ? "@" : "", g->params[i] ? g->params[i] : "");
 	for (uint32_t i = 0; i < g->nfiles && n < sizeof buf - 1; i++)
 		n += (size_t)snprintf(buf + n, sizeof buf - n, "%sfile:%s", n ? "," : "", g->files[i]);
 	sp__warn("  %s=%s", name, buf);
@@ -341,12 +378,12 @@ void sp__config_load(void)
 	c->buffer_mb = parse_uint("SPANPROF_BUFFER_MB", env("SPANPROF_BUFFER_MB"), 1, SP_BUFFER_MB_LIMIT,
 				  SP_DEFAULT_BUFFER_MB);
 	output_path();
-	parse_globs("SPANPROF_TRACE_CALLS", env("SPANPROF_TRACE_CALLS"), &c->trace_calls);
-	parse_globs("SPANPROF_TRACE_ALL", env("SPANPROF_TRACE_ALL"), &c->trace_all);
-	parse_globs("SPANPROF_EXCLUDE", env("SPANPROF_EXCLUDE"), &c->exclude);
-	parse_globs("SPANPROF_CUMULATIVE", env("SPANPROF_CUMULATIVE"), &c->cumulative);
-	parse_globs("SPANPROF_TRACE", env("SPANPROF_TRACE"), &c->trace);
-	parse_globs("SPANPROF_ARGS", env("SPANPROF_ARGS"), &c->args);
+	parse_globs("SPANPROF_TRACE_CALLS", env("SPANPROF_TRACE_CALLS"), &c->trace_calls, false);
+	parse_globs("SPANPROF_TRACE_ALL", env("SPANPROF_TRACE_ALL"), &c->trace_all, false);
+	parse_globs("SPANPROF_EXCLUDE", env("SPANPROF_EXCLUDE"), &c->exclude, false);
+	parse_globs("SPANPROF_CUMULATIVE", env("SPANPROF_CUMULATIVE"), &c->cumulative, false);
+	parse_globs("SPANPROF_TRACE", env("SPANPROF_TRACE"), &c->trace, true);
+	parse_globs("SPANPROF_ARGS", env("SPANPROF_ARGS"), &c->args, false);
 	const struct sp__globs *all[] = { &c->trace_calls, &c->trace_all, &c->cumulative, &c->trace,
 					  &c->args };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++) {

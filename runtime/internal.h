@@ -147,6 +147,7 @@ SP_INLINE sp_ticks_t sp__now(void) { return sp__clock_slow(); }
  */
 struct sp__globs {
 	const char **names; /* function-name globs */
+	const char **params; /* per name: the parameter after '@' (SPANPROF_TRACE), or NULL */
 	uint32_t nnames;
 	const char **files; /* file:NAME globs, NAME only */
 	uint32_t nfiles;
@@ -168,6 +169,8 @@ SP_HIDDEN void sp__config_load(void);
 SP_HIDDEN bool sp__glob_match(const char *pat, const char *s);
 /* Does `name` (a symbol, "foo" or "foo.cold" / "foo.constprop.0") match? */
 SP_HIDDEN bool sp__globs_match_name(const struct sp__globs *g, const char *name);
+/* The same, giving the index of the first pattern that matches, or -1. */
+SP_HIDDEN int sp__globs_find_name(const struct sp__globs *g, const char *name);
 SP_HIDDEN bool sp__globs_match_file(const struct sp__globs *g, const char *path);
 SP_HIDDEN void sp__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 SP_HIDDEN void sp__warn_once(atomic_int *flag, const char *fmt, ...)
@@ -243,6 +246,8 @@ struct sp__site {
 	const struct sp_srcloc *loc; /* PROBE */
 	atomic_uint_fast64_t calls;  /* traces this site started (ids) */
 	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argspec (args.c) */
+	const char *id_param;        /* FUNC: SPANPROF_TRACE=NAME@PARAM, the id's parameter */
+	atomic_int id_warned;        /* that parameter's value could not be read (told once) */
 };
 #define SP_ARGS_NONE ((void *)1) /* its arguments cannot be read */
 

@@ -101,6 +101,7 @@ static uint32_t site_new(const struct sp__site *proto)
 	s->size = proto->size;
 	s->name = proto->name;
 	s->loc = proto->loc;
+	s->id_param = proto->id_param;
 	atomic_store(&s->calls, 0);
 	atomic_store_explicit(&nsites, n + 1, memory_order_release);
 	return n + 1;
@@ -204,15 +205,25 @@ static void names_of(const char *sym, struct names *n)
 	}
 }
 
-static bool match_any(const struct sp__globs *g, const struct names *n)
+static int match_index(const struct sp__globs *g, const struct names *n)
 {
-	for (int i = 0; i < 3; i++)
-		if (n->v[i] && sp__globs_match_name(g, n->v[i]))
-			return true;
-	return false;
+	for (int i = 0; i < 3; i++) {
+		int k = n->v[i] ? sp__globs_find_name(g, n->v[i]) : -1;
+		if (k >= 0)
+			return k;
+	}
+	return -1;
 }
 
-static uint32_t decide_flags(const char *name, uint32_t files)
+static bool match_any(const struct sp__globs *g, const struct names *n)
+{
+	return match_index(g, n) >= 0;
+}
+
+/* The decision bits for a function; *id_param is set when its trace ids
+ * come from an argument (SPANPROF_TRACE=NAME@PARAM), which implies
+ * reading its arguments. */
+static uint32_t decide_flags(const char *name, uint32_t files, const char **id_param)
 {
 	const struct sp__config *c = &sp__cfg;
 	struct names n;
@@ -222,8 +233,12 @@ static uint32_t decide_flags(const char *name, uint32_t files)
 		f |= SP_FN_CALLS;
 	if ((files & SP_LIST_TRACE_ALL) || match_any(&c->trace_all, &n))
 		f |= SP_FN_SPAN;
-	if ((files & SP_LIST_TRACE) || match_any(&c->trace, &n))
+	int k = match_index(&c->trace, &n);
+	if ((files & SP_LIST_TRACE) || k >= 0)
 		f |= SP_FN_TRACE;
+	*id_param = k >= 0 ? c->trace.params[k] : NULL;
+	if (*id_param)
+		f |= SP_FN_ARGS;
 	if ((files & SP_LIST_CUMULATIVE) || match_any(&c->cumulative, &n))
 		f |= SP_FN_CUMUL;
 	if ((files & SP_LIST_ARGS) || match_any(&c->args, &n))
@@ -248,14 +263,15 @@ uint32_t sp__decide(uintptr_t fn, uint32_t *size)
 	uint32_t sz = 0;
 	const char *name = mi >= 0 ? sp__module_symbol(mi, fn, &sz) : NULL;
 	uint32_t files = mi >= 0 ? sp__module_file_lists(mi, fn) : 0;
-	uint32_t flags = decide_flags(name, files);
+	const char *id_param = NULL;
+	uint32_t flags = decide_flags(name, files, &id_param);
 	if (!sp__lock(&sp__site_lock))
 		return 0;
 	uint32_t v = sp__cache_get(fn, size);
 	if (!v) {
 		struct sp__site proto = {
 			.kind = SP_SITE_FUNC, .module = mi >= 0 ? (uint32_t)mi : UINT32_MAX,
-			.addr = fn, .size = sz, .name = name,
+			.addr = fn, .size = sz, .name = name, .id_param = id_param,
 		};
 		uint32_t id = site_new(&proto);
 		if (id) {

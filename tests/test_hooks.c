@@ -5,7 +5,8 @@
  *                        thr_root,fork_root,dl_root,inl_root
  * (exit() from deep in the stack is checked through the CLI, tests/e2e.)
  *   SPANPROF_TRACE_ALL=file:grid.c,grid_*   SPANPROF_EXCLUDE=grid_secret,calls_excluded
- *   SPANPROF_CUMULATIVE=calls_cumul         SPANPROF_TRACE=trace_root
+ *   SPANPROF_CUMULATIVE=calls_cumul
+ *   SPANPROF_TRACE=trace_root,trace_by_name@req,trace_by_num@ticket,trace_no_param@nope
  * Function nodes are named by the runtime from the ELF symbol tables.
  */
 #include <criterion/criterion.h>
@@ -181,6 +182,46 @@ Test(hooks, each_call_of_a_trace_function_is_a_trace)
 	cr_assert_str_eq(sp_snapshot_trace(s, 1)->id, "2");
 	assert_shape(sp_snapshot_trace(s, 0)->root, "trace_root");
 	assert_shape(sp_snapshot_trace(s, 2)->root, "outer(trace_root)");
+	sp_snapshot_free(s);
+}
+
+/* SPANPROF_TRACE=NAME@PARAM: the id is that argument's value (at -O0, so
+ * that every argument has a location at the enter hook). */
+__attribute__((optimize("O0"))) NOINLINE int trace_by_name(int n, const char *req)
+{
+	return trace_step(n) + req[0];
+}
+__attribute__((optimize("O0"))) NOINLINE int trace_by_num(long ticket) { return (int)ticket; }
+__attribute__((optimize("O0"))) NOINLINE int trace_no_param(int x) { return x; }
+
+Test(hooks, a_trace_id_can_come_from_an_argument)
+{
+	sp_set_enabled(true);
+	sink = trace_by_name(1, "GET /items/7");
+	sink = trace_by_num(-42);
+	sink = trace_by_name(2, "POST /login");
+	sink = trace_no_param(5); /* no parameter 'nope': call numbers */
+	sink = trace_no_param(6);
+	SP_TRACE("outer", "mine") {
+		sink = trace_by_name(3, "nested"); /* a child span: the id stays */
+	}
+	sp_snapshot *s = sp_snapshot_take();
+	cr_assert_eq(sp_snapshot_count(s), 6);
+	const char *want[][2] = { { "trace_by_name", "GET /items/7" }, { "trace_by_num", "-42" },
+				  { "trace_by_name", "POST /login" }, { "trace_no_param", "1" },
+				  { "trace_no_param", "2" }, { "outer", "mine" } };
+	for (size_t i = 0; i < 6; i++) {
+		cr_assert_str_eq(sp_snapshot_trace(s, i)->name, want[i][0], "trace %zu", i);
+		cr_assert_str_eq(sp_snapshot_trace(s, i)->id, want[i][1], "trace %zu", i);
+	}
+	/* The arguments are also the root's data, as SPANPROF_ARGS gives. */
+	const sp_node *r = sp_snapshot_trace(s, 0)->root;
+	cr_assert_str_eq(sp_node_data(r, "req")->v.str, "GET /items/7");
+	cr_assert_eq(sp_node_data(r, "n")->v.i64, 1);
+	assert_shape(r, "trace_by_name"); /* a trace root, not a trace_calls scope */
+	const sp_node *in = sp_snapshot_trace(s, 5)->root->first_child;
+	cr_assert_str_eq(in->name, "trace_by_name");
+	cr_assert_str_eq(sp_node_data(in, "req")->v.str, "nested");
 	sp_snapshot_free(s);
 }
 

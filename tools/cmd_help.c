@@ -18,7 +18,7 @@ static void env_table(void)
 		{ "SPANPROF_TRACE_ALL", "", "globs or file:NAME: such functions are spans wherever called" },
 		{ "SPANPROF_EXCLUDE", "", "globs or file:NAME: never a span (callees still are)" },
 		{ "SPANPROF_CUMULATIVE", "", "globs: calls aggregate into one node per parent" },
-		{ "SPANPROF_TRACE", "", "globs: each call is a trace of its own (id: call number)" },
+		{ "SPANPROF_TRACE", "", "globs: each call is a trace of its own; id: call number, or NAME@PARAM: that argument" },
 		{ "SPANPROF_ARGS", "", "globs: spans with their arguments read automatically (needs -g)" },
 		{ "SPANPROF_SIGNAL", "", "SIGUSR1, SIGUSR2 or SIGRTMIN+N: accept 'spanprof ctl' commands" },
 		{ "SPANPROF_DEBUG", "0", "1 prints the settings in effect at start" },

@@ -24,7 +24,7 @@ const struct cli_opt run_opts[] = {
 	{ 0, "trace-all", "GLOBS", "SPANPROF_TRACE_ALL: these functions (or file:NAME) are spans", O_ALL },
 	{ 0, "exclude", "GLOBS", "SPANPROF_EXCLUDE: never a span", O_EXCL },
 	{ 0, "cumulative", "GLOBS", "SPANPROF_CUMULATIVE: calls aggregate per parent", O_CUMUL },
-	{ 0, "trace", "GLOBS", "SPANPROF_TRACE: each call is a trace", O_TRACE },
+	{ 0, "trace", "GLOBS", "SPANPROF_TRACE: each call is a trace (NAME@PARAM: id from that argument)", O_TRACE },
 	{ 0, "args", "GLOBS", "SPANPROF_ARGS: spans with their arguments", O_ARGS },
 	{ 'o', "output", "FILE", "the dump to write (default: spanprof.out)", O_OUT },
 	{ 'q', "quiet", NULL, "do not list the traces afterwards", O_QUIET },

@@ -372,6 +372,22 @@ def diff_of_a_trace_with_itself_shows_no_change():
 
 
 @case
+def a_trace_id_can_be_an_argument():
+    # SPANPROF_TRACE=NAME@PARAM: session(path, first, n, sum) is called
+    # twice, with first = 0 and 5; the plugin's requests are nested traces.
+    out = os.path.join(TMP, "id.out")
+    sp("run", "-o", out, "--trace", "session@first", "--", PLUGIN)
+    traces = sp_json("list", "-f", out)
+    eq([(t["name"], t["id"]) for t in traces], [("session", "0"), ("session", "5")])
+    eq(sum("plugin_request" in c["name"] for c in sp_json("show", "-f", out, "1")["root"]["children"]), 5)
+    p = sp("run", "-o", out, "--trace", "session@nope", "--", PLUGIN)
+    assert "session has no parameter 'nope'; ids are call numbers" in p.stderr, p.stderr
+    eq([t["id"] for t in sp_json("list", "-f", out)], ["1", "2"])
+    p = sp("run", "-o", out, "--trace", "session@", "--", PLUGIN, check=False)
+    assert "'session@' is not NAME@PARAM" in p.stderr, p.stderr
+
+
+@case
 def run_sets_the_environment_and_passes_the_status():
     out = os.path.join(TMP, "run.out")
     p = sp("run", "-o", out, "--trace-calls", "navigate_cell", "--", DATAGRID, "3")
