@@ -44,7 +44,7 @@ static int open_side(const char *spec, const char *file, struct sp_dump *shared,
 	s->own = false;
 	if (colon) {
 		char *path = strndup(spec, (size_t)(colon - spec));
-		int r = path ? cmd_open(path, &s->d) : 1;
+		int r = path ? cmd_open(path, 0, &s->d) : 1;
 		free(path);
 		if (r)
 			return 1;
@@ -52,7 +52,7 @@ static int open_side(const char *spec, const char *file, struct sp_dump *shared,
 		s->own = true;
 		spec = colon + 1;
 	} else if (!*shared_open) {
-		if (cmd_open(file, shared))
+		if (cmd_open(file, 0, shared))
 			return 1;
 		*shared_open = true;
 	}

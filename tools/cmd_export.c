@@ -16,15 +16,17 @@
 #include <string.h>
 
 #include "common.h"
+#include "live.h"
 #include "fmt.h"
 #include "json.h"
 #include "model_json.h"
 #include "msg.h"
 
-enum { O_FILE = 'f', O_FORMAT = 'F', O_OUT = 'o' };
+enum { O_FILE = 'f', O_PID = 'p', O_FORMAT = 'F', O_OUT = 'o' };
 
 const struct cli_opt export_opts[] = {
 	CMD_OPT_FILE,
+	CMD_OPT_PID,
 	{ 0, "format", "FMT", "chrome, folded or json (default: json)", O_FORMAT },
 	{ 'o', "output", "OUT", "write to OUT (default: standard output)", O_OUT },
 	{ 0 },
@@ -212,6 +214,7 @@ static int all_json(FILE *out, struct sp_dump *d, size_t *which, size_t n)
 int cmd_export(int argc, char **argv)
 {
 	const char *file = SP_DEFAULT_DUMP, *format = "json", *outpath = NULL;
+	long pid = 0;
 	struct cli_parser p;
 	cli_init(&p, "export", argc, argv);
 	for (int o; (o = cli_next(&p)) != CLI_END;) {
@@ -219,6 +222,10 @@ int cmd_export(int argc, char **argv)
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
 		case O_FILE: file = p.arg; break;
+		case O_PID:
+			if (live_pid("export", p.arg, &pid))
+				return 2;
+			break;
 		case O_FORMAT: format = p.arg; break;
 		case O_OUT: outpath = p.arg; break;
 		}
@@ -230,7 +237,7 @@ int cmd_export(int argc, char **argv)
 	if (!fn)
 		return sp_usagef("export", "--format takes chrome, folded or json, not '%s'", format);
 	struct sp_dump d;
-	if (cmd_open(file, &d))
+	if (cmd_open(file, pid, &d))
 		return 1;
 	size_t *which = calloc(d.ntraces + (size_t)argc, sizeof *which), n = 0;
 	int rc = 1;

@@ -7,15 +7,17 @@
 #include <string.h>
 
 #include "common.h"
+#include "live.h"
 #include "format.h"
 #include "fmt.h"
 #include "json.h"
 #include "msg.h"
 
-enum { O_FILE = 'f', O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c' };
+enum { O_FILE = 'f', O_PID = 'p', O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c' };
 
 const struct cli_opt list_opts[] = {
 	CMD_OPT_FILE,
+	CMD_OPT_PID,
 	{ 's', "sort", "KEY", "order by duration (longest first), start, or name (default: start)", O_SORT },
 	{ 'n', "name", "GLOB", "only traces whose name matches", O_NAME },
 	{ 0, "min-ms", "X", "only traces that took at least X ms", O_MIN },
@@ -86,6 +88,7 @@ static void print_json(struct sp_dump *d, const struct row *rows, size_t n)
 int cmd_list(int argc, char **argv)
 {
 	const char *file = SP_DEFAULT_DUMP, *sort = "start", *glob = NULL, *color = "auto";
+	long pid = 0;
 	double min_ms = 0;
 	unsigned long long limit = ~0ull;
 	bool json = false;
@@ -96,6 +99,10 @@ int cmd_list(int argc, char **argv)
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
 		case O_FILE: file = p.arg; break;
+		case O_PID:
+			if (live_pid("list", p.arg, &pid))
+				return 2;
+			break;
 		case O_JSON: json = true; break;
 		case O_NAME: glob = p.arg; break;
 		case O_COLOR: color = p.arg; break;
@@ -119,7 +126,7 @@ int cmd_list(int argc, char **argv)
 	if (p.ind < argc)
 		return sp_usagef("list", "unexpected argument '%s'", argv[p.ind]);
 	struct sp_dump d;
-	if (cmd_open(file, &d))
+	if (cmd_open(file, pid, &d))
 		return 1;
 	fmt_color_setup(color);
 	struct row *rows = calloc(d.ntraces ? d.ntraces : 1, sizeof *rows);

@@ -7,15 +7,17 @@
 #include <string.h>
 
 #include "common.h"
+#include "live.h"
 #include "fmt.h"
 #include "json.h"
 #include "msg.h"
 #include "pie.h"
 
-enum { O_FILE = 'f', O_ZOOM = 'z', O_SVG = 's', O_MINPCT = 'm', O_JSON = 'j', O_COLOR = 'c' };
+enum { O_FILE = 'f', O_PID = 'p', O_ZOOM = 'z', O_SVG = 's', O_MINPCT = 'm', O_JSON = 'j', O_COLOR = 'c' };
 
 const struct cli_opt pie_opts[] = {
 	CMD_OPT_FILE,
+	CMD_OPT_PID,
 	{ 'z', "zoom", "PATH|NODE", "the span to slice (default: the trace's root)", O_ZOOM },
 	{ 0, "min-pct", "X", "merge slices under X% into \"other\" (default: 3)", O_MINPCT },
 	{ 0, "svg", "OUT", "write the chart to OUT as SVG instead", O_SVG },
@@ -175,6 +177,7 @@ static void terminal(const struct pie *p, bool color)
 int cmd_pie(int argc, char **argv)
 {
 	const char *file = SP_DEFAULT_DUMP, *zoom = NULL, *svg = NULL, *color = "auto";
+	long pid = 0;
 	double min_pct = 3;
 	bool json = false;
 	struct cli_parser p;
@@ -184,6 +187,10 @@ int cmd_pie(int argc, char **argv)
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
 		case O_FILE: file = p.arg; break;
+		case O_PID:
+			if (live_pid("pie", p.arg, &pid))
+				return 2;
+			break;
 		case O_ZOOM: zoom = p.arg; break;
 		case O_SVG: svg = p.arg; break;
 		case O_JSON: json = true; break;
@@ -200,7 +207,7 @@ int cmd_pie(int argc, char **argv)
 	struct sp_tree t;
 	const sp_node *node;
 	struct pie pie = { 0 };
-	int rc = cmd_one_trace("pie", file, argc, argv, p.ind, zoom, &d, &t, &node);
+	int rc = cmd_one_trace("pie", file, pid, argc, argv, p.ind, zoom, &d, &t, &node);
 	if (rc)
 		return rc;
 	rc = 1;

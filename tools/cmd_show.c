@@ -11,15 +11,17 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "live.h"
 #include "fmt.h"
 #include "json.h"
 #include "model_json.h"
 #include "msg.h"
 
-enum { O_FILE = 'f', O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c' };
+enum { O_FILE = 'f', O_PID = 'p', O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c' };
 
 const struct cli_opt show_opts[] = {
 	CMD_OPT_FILE,
+	CMD_OPT_PID,
 	{ 'z', "zoom", "PATH|NODE", "show this span as the root: a path of names (navigate_cell/callback) or a node number", O_ZOOM },
 	{ 'd', "depth", "D", "show D levels below the root (default: all)", O_DEPTH },
 	{ 0, "min-pct", "X", "fold children under X% of their parent into one line (default: 0)", O_MINPCT },
@@ -208,6 +210,7 @@ static void mark_hot(struct show *s, const sp_node *root)
 int cmd_show(int argc, char **argv)
 {
 	const char *file = SP_DEFAULT_DUMP, *zoom = NULL, *color = "auto";
+	long pid = 0;
 	bool json = false;
 	struct show s = { .max_depth = ~0ull };
 	struct cli_parser p;
@@ -217,6 +220,10 @@ int cmd_show(int argc, char **argv)
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
 		case O_FILE: file = p.arg; break;
+		case O_PID:
+			if (live_pid("show", p.arg, &pid))
+				return 2;
+			break;
 		case O_JSON: json = true; break;
 		case O_ZOOM: zoom = p.arg; break;
 		case O_COLOR: color = p.arg; break;
@@ -235,7 +242,7 @@ int cmd_show(int argc, char **argv)
 	struct sp_dump d;
 	struct sp_tree t;
 	const sp_node *root;
-	int rc = cmd_one_trace("show", file, argc, argv, p.ind, zoom, &d, &t, &root);
+	int rc = cmd_one_trace("show", file, pid, argc, argv, p.ind, zoom, &d, &t, &root);
 	if (rc)
 		return rc;
 	rc = 1;

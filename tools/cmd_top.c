@@ -9,15 +9,17 @@
 #include <string.h>
 
 #include "common.h"
+#include "live.h"
 #include "fmt.h"
 #include "hashmap.h"
 #include "json.h"
 #include "msg.h"
 
-enum { O_FILE = 'f', O_BY = 'b', O_SORT = 's', O_LIMIT = 'l', O_JSON = 'j' };
+enum { O_FILE = 'f', O_PID = 'p', O_BY = 'b', O_SORT = 's', O_LIMIT = 'l', O_JSON = 'j' };
 
 const struct cli_opt top_opts[] = {
 	CMD_OPT_FILE,
+	CMD_OPT_PID,
 	{ 0, "by", "KEY", "name (every span, default) or function (function spans, with file:line)", O_BY },
 	{ 's', "sort", "KEY", "total, self, count, avg, p95 or max (default: total)", O_SORT },
 	{ 0, "limit", "N", "at most N lines (default: all)", O_LIMIT },
@@ -108,6 +110,7 @@ static int by_metric(const void *x, const void *y)
 int cmd_top(int argc, char **argv)
 {
 	const char *file = SP_DEFAULT_DUMP, *by = "name";
+	long pid = 0;
 	unsigned long long limit = ~0ull;
 	bool json = false;
 	sort_key = "total";
@@ -118,6 +121,10 @@ int cmd_top(int argc, char **argv)
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
 		case O_FILE: file = p.arg; break;
+		case O_PID:
+			if (live_pid("top", p.arg, &pid))
+				return 2;
+			break;
 		case O_JSON: json = true; break;
 		case O_BY: by = p.arg; break;
 		case O_SORT: sort_key = p.arg; break;
@@ -138,7 +145,7 @@ int cmd_top(int argc, char **argv)
 	if (p.ind < argc)
 		return sp_usagef("top", "unexpected argument '%s'", argv[p.ind]);
 	struct sp_dump d;
-	if (cmd_open(file, &d))
+	if (cmd_open(file, pid, &d))
 		return 1;
 	bool fn = !strcmp(by, "function");
 	struct hashmap map = { 0 };

@@ -1,13 +1,24 @@
 /* common.c - see common.h. */
 #include "common.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
+#include "live.h"
 #include "msg.h"
 
-int cmd_open(const char *path, struct sp_dump *d)
+int cmd_open(const char *path, long pid, struct sp_dump *d)
 {
+	char live[PATH_MAX * 2];
+	if (pid) {
+		if (live_command(pid, SP_CTL_DUMP, live, sizeof live)) {
+			memset(d, 0, sizeof *d);
+			return 1;
+		}
+		path = live;
+	}
 	char err[1024];
 	if (sp_dump_open(path, d, err, sizeof err) == 0)
 		return 0;
@@ -110,14 +121,14 @@ int cmd_color_ok(const char *cmd, const char *when)
 	return sp_usagef(cmd, "--color takes auto, always or never, not '%s'", when);
 }
 
-int cmd_one_trace(const char *cmd, const char *file, int argc, char **argv, int ind, const char *zoom,
+int cmd_one_trace(const char *cmd, const char *file, long pid, int argc, char **argv, int ind, const char *zoom,
 		  struct sp_dump *d, struct sp_tree *t, const sp_node **node)
 {
 	if (ind >= argc)
 		return sp_usagef(cmd, "which trace? give its number from 'spanprof list' (or slowest)");
 	if (ind + 1 < argc)
 		return sp_usagef(cmd, "one trace at a time ('%s' is extra)", argv[ind + 1]);
-	if (cmd_open(file, d))
+	if (cmd_open(file, pid, d))
 		return 1;
 	long i = cmd_pick(cmd, d, argv[ind]);
 	if (i < 0) {

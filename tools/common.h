@@ -8,8 +8,10 @@
 
 #define SP_DEFAULT_DUMP "spanprof.out"
 
-/* Open a dump; on failure print the error and return 1. */
-int cmd_open(const char *path, struct sp_dump *d);
+/* Open a dump: `path`, or, when `pid` is not 0, a dump the running
+ * process `pid` writes on request (-p). On failure print the error and
+ * return 1. */
+int cmd_open(const char *path, long pid, struct sp_dump *d);
 void cmd_close(struct sp_dump *d);
 
 /* A trace by SEQ: its number, or "first", "last", "slowest". Returns its
@@ -32,10 +34,13 @@ int cmd_color_ok(const char *cmd, const char *when);
  * pick the trace, load its tree, resolve --zoom (NULL: the root). 0 with
  * everything loaded (free with sp_tree_free and cmd_close), else the exit
  * status with nothing left open. */
-int cmd_one_trace(const char *cmd, const char *file, int argc, char **argv, int ind, const char *zoom,
+int cmd_one_trace(const char *cmd, const char *file, long pid, int argc, char **argv, int ind, const char *zoom,
 		  struct sp_dump *d, struct sp_tree *t, const sp_node **node);
 
 /* The standard -f/--file option, shared by the commands that read dumps. */
 #define CMD_OPT_FILE { 'f', "file", "FILE", "the dump to read (default: " SP_DEFAULT_DUMP ")", 'f' }
+/* -p PID: ask a running program (started with SPANPROF_SIGNAL) for a dump
+ * and read that; parse with live_pid. */
+#define CMD_OPT_PID { 'p', "pid", "PID", "read a running program instead (it needs SPANPROF_SIGNAL)", 'p' }
 
 #endif

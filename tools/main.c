@@ -32,12 +32,12 @@ extern const struct cli_opt list_opts[], show_opts[], help_opts[], ctl_opts[], p
 
 const struct cli_cmd cli_cmds[] = {
 	{ "list", cmd_list, "List the traces of a dump: one line per command or request.",
-	  "[-f FILE] [--sort duration|start|name] [--name GLOB] [--min-ms X] [--limit N] [--json]",
+	  "[-f FILE | -p PID] [--sort duration|start|name] [--name GLOB] [--min-ms X] [--limit N] [--json]",
 	  "Columns: # (the trace's sequence number), name, id, total ms, start (local time),\n"
 	  "thread, spans (tree nodes, cumulative nodes included).",
 	  list_opts, false },
 	{ "show", cmd_show, "Show one trace as a tree: total, self and share of each span.",
-	  "[-f FILE] [--zoom PATH|NODE] [--depth D] [--min-pct X] [--json] SEQ",
+	  "[-f FILE | -p PID] [--zoom PATH|NODE] [--depth D] [--min-pct X] [--json] SEQ",
 	  "SEQ is a trace number from 'list', or first, last, slowest. Each line: node number,\n"
 	  "total ms, self ms, % of the parent, then the name with its data (key=value) and,\n"
 	  "for functions, file:line. A cumulative node shows xCOUNT and min/avg/max.\n"
@@ -50,12 +50,12 @@ const struct cli_cmd cli_cmds[] = {
 	  "the traces it wrote. GLOBS are comma-separated; options may repeat.",
 	  run_opts, true },
 	{ "pie", cmd_pie, "Show where a span's time went as a pie chart, in the terminal or as SVG.",
-	  "[-f FILE] [--zoom PATH|NODE] [--min-pct X] [--svg OUT] [--json] SEQ",
+	  "[-f FILE | -p PID] [--zoom PATH|NODE] [--min-pct X] [--svg OUT] [--json] SEQ",
 	  "One slice per child name, one for the span's own (self) time; slices under\n"
 	  "--min-pct are merged into \"other\". Each name keeps its color from chart to chart.",
 	  pie_opts, false },
 	{ "top", cmd_top, "Rank spans (or functions) across all traces: count, total, self, percentiles.",
-	  "[-f FILE] [--by name|function] [--sort KEY] [--limit N] [--json]",
+	  "[-f FILE | -p PID] [--by name|function] [--sort KEY] [--limit N] [--json]",
 	  "Answers \"which phase is slow across commands\". Percentiles are exact over spans;\n"
 	  "a cumulative node counts its iterations at their average.",
 	  top_opts, false },
@@ -65,7 +65,7 @@ const struct cli_cmd cli_cmds[] = {
 	  "take a trace from another dump (a run before a change, one after it).",
 	  diff_opts, false },
 	{ "export", cmd_export, "Export traces: Chrome trace events, folded stacks, or JSON.",
-	  "[-f FILE] [--format chrome|folded|json] [-o OUT] [SEQ...]",
+	  "[-f FILE | -p PID] [--format chrome|folded|json] [-o OUT] [SEQ...]",
 	  "chrome: opens in Perfetto, speedscope, chrome://tracing (one track per thread).\n"
 	  "folded: for flamegraph.pl, weights = self time in us. json: every trace's tree.\n"
 	  "Default: every trace in the dump.",

@@ -257,32 +257,60 @@ def output_errors_are_reported():
     eq(p.stderr, "", "a closed pipe is quiet")
 
 
+def catches(pid, sig):
+    """Has process `pid` installed a handler for `sig` (SigCgt in /proc)?"""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("SigCgt:"):
+                return int(line.split()[1], 16) >> (sig - 1) & 1
+    return False
+
+
+def until(what, fn, limit=30.0):
+    """Poll fn() until it returns something true; fail after `limit` s.
+    Waiting for a state, never asserting on a duration."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 @case
 def live_control_of_a_running_program():
     out = os.path.join(TMP, "live.out")
     e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
     e.update({"SPANPROF_SIGNAL": "SIGUSR2", "SPANPROF_OUTPUT": out})
     prog = subprocess.Popen([DATAGRID, "1000000"], env=e, stdout=subprocess.DEVNULL)
+    pid = str(prog.pid)
     try:
-        time.sleep(0.2)  # let it start (not a timing assertion)
-        sp("ctl", str(prog.pid), "enable")
-        time.sleep(0.2)
-        p = sp("ctl", str(prog.pid), "dump")
-        eq(p.stdout.strip(), out)
-        n = len(sp_json("list", "-f", out))
-        assert n > 0, "traces recorded after 'enable'"
-        sp("ctl", str(prog.pid), "disable")
-        time.sleep(0.1)  # the command in flight ends (a few ms) and is stored
-        sp("ctl", str(prog.pid), "clear")
-        time.sleep(0.1)
-        sp("ctl", str(prog.pid), "dump")
-        eq(sp_json("list", "-f", out), [], "cleared, then nothing recorded")
+        until("the control handler", lambda: catches(prog.pid, signal.SIGUSR2))
+        eq(sp("ctl", pid, "dump").stdout.strip(), out)
+        eq(sp_json("list", "-f", out), [], "off until 'enable'")
+        sp("ctl", pid, "enable")
+        # -p: ask the program for a dump and read it, in one command.
+        traces = until("traces after 'enable'", lambda: sp_json("list", "-p", pid))
+        assert all(t["name"] == "navigate_cell" for t in traces)
+        tree = sp_json("show", "-p", pid, "last")
+        assert [c["name"] for c in tree["root"]["children"]][-1] == "oob_swap"
+        sp("ctl", pid, "disable")
+        disabled_at = time.time_ns()
+        sp("ctl", pid, "clear")
+        # Only the command in flight at 'disable' may still be stored.
+        left = sp_json("list", "-p", pid)
+        assert len(left) <= 1 and all(t["start_ns"] < disabled_at for t in left), left
     finally:
         prog.kill()
         prog.wait()
     p = sp("ctl", str(os.getpid()), "dump", check=False)
     eq(p.returncode, 1)
     assert "SPANPROF_SIGNAL" in p.stderr
+    p = sp("list", "-p", str(os.getpid()), check=False)
+    eq(p.returncode, 1)
+    assert "SPANPROF_SIGNAL" in p.stderr
+    eq(sp("list", "-p", "abc", check=False).returncode, 2)
 
 
 def export_json(f):
