@@ -1,11 +1,7 @@
 /* cmd_export.c - `spanprof export --format chrome|folded|json`.
  *
- * chrome: Trace Event JSON for Perfetto, speedscope and chrome://tracing:
- *   one track per thread (pid = the recorded process, tid = the thread),
- *   every node a complete event ("ph":"X"; timestamps in us from the
- *   earliest trace), data and function details as args. A cumulative
- *   node has no start of its own: it is drawn from its parent's start for
- *   its total, with count/min/avg/max in args.
+ * chrome: Trace Event JSON for Perfetto, speedscope and chrome://tracing
+ *   (export_chrome.c).
  * folded: "root;child;leaf WEIGHT" lines for flamegraph.pl, weights the
  *   self time in us. Weights are rounded on the running sum, so a trace's
  *   weights add up to its total exactly.
@@ -16,6 +12,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "export.h"
 #include "live.h"
 #include "fmt.h"
 #include "json.h"
@@ -31,104 +28,6 @@ const struct cli_opt export_opts[] = {
 	{ 'o', "output", "OUT", "write to OUT (default: standard output)", O_OUT },
 	{ 0 },
 };
-
-static double us_since(const struct sp_dump *d, uint64_t tick, uint64_t origin_ns)
-{
-	return ((double)sp_dump_wall_ns(d, tick) - (double)origin_ns) / 1000.0;
-}
-
-static void chrome_args(struct json *j, const sp_node *n)
-{
-	json_object(j, "args");
-	for (uint32_t i = 0; i < n->ndata; i++)
-		json_kv(j, &n->data[i]);
-	if (n->file) {
-		json_str(j, "file", n->file);
-		json_u64(j, "line", n->line);
-	}
-	if (n->kind == SP_NODE_CUMULATIVE) {
-		json_u64(j, "count", n->count);
-		json_f64(j, "min_us", n->min_ns / 1000.0);
-		json_f64(j, "avg_us", n->avg_ns / 1000.0);
-		json_f64(j, "max_us", n->max_ns / 1000.0);
-	}
-	if (n->abandoned)
-		json_bool(j, "abandoned", true);
-	json_end(j);
-}
-
-static int chrome(FILE *out, struct sp_dump *d, size_t *which, size_t n)
-{
-	uint64_t origin = UINT64_MAX;
-	for (size_t k = 0; k < n; k++) {
-		uint64_t w = sp_dump_wall_ns(d, d->traces[which[k]].t0);
-		origin = w < origin ? w : origin;
-	}
-	struct json j;
-	json_init(&j, out);
-	json_object(&j, NULL);
-	json_str(&j, "displayTimeUnit", "ms");
-	json_array(&j, "traceEvents");
-	/* thread names: one track per thread */
-	for (size_t k = 0; k < n; k++) {
-		uint64_t tid = d->traces[which[k]].tid;
-		bool seen = false;
-		for (size_t m = 0; m < k && !seen; m++)
-			seen = d->traces[which[m]].tid == tid;
-		if (seen)
-			continue;
-		json_object(&j, NULL);
-		json_str(&j, "ph", "M");
-		json_str(&j, "name", "thread_name");
-		json_u64(&j, "pid", d->pid);
-		json_u64(&j, "tid", tid);
-		json_object(&j, "args");
-		char name[48];
-		snprintf(name, sizeof name, "thread %llu", (unsigned long long)tid);
-		json_str(&j, "name", name);
-		json_end(&j);
-		json_end(&j);
-	}
-	int rc = 0;
-	for (size_t k = 0; k < n && !rc; k++) {
-		struct sp_tree t;
-		if (cmd_tree(d, which[k], &t)) {
-			rc = 1;
-			break;
-		}
-		double t0 = us_since(d, t.tr->t0, origin);
-		for (uint32_t i = 0; i < t.dec.nnodes; i++) {
-			const sp_node *nd = &t.dec.nodes[i];
-			/* a cumulative node is drawn from the start of the nearest span above it */
-			const sp_node *anchor = nd;
-			while (anchor->kind != SP_NODE_SPAN)
-				anchor = anchor->parent;
-			json_object(&j, NULL);
-			json_str(&j, "ph", "X");
-			if (nd->kind == SP_NODE_CUMULATIVE) {
-				char name[300];
-				snprintf(name, sizeof name, "%s ×%llu", nd->name, (unsigned long long)nd->count);
-				json_str(&j, "name", name);
-				json_str(&j, "cat", "cumulative");
-			} else {
-				json_str(&j, "name", nd->name);
-				json_str(&j, "cat", nd->function ? "function" : "span");
-			}
-			json_u64(&j, "pid", d->pid);
-			json_u64(&j, "tid", t.tr->tid);
-			json_f64(&j, "ts", t0 + anchor->start_ns / 1000.0);
-			json_f64(&j, "dur", nd->duration_ns / 1000.0);
-			chrome_args(&j, nd);
-			json_end(&j);
-		}
-		sp_tree_free(&t);
-	}
-	json_end(&j);
-	json_end(&j);
-	json_newline(&j);
-	json_free(&j);
-	return rc;
-}
 
 /* folded: one line per node with self time, rounded on the running sum. */
 static int folded(FILE *out, struct sp_dump *d, size_t *which, size_t n)
@@ -230,7 +129,7 @@ int cmd_export(int argc, char **argv)
 		case O_OUT: outpath = p.arg; break;
 		}
 	}
-	int (*fn)(FILE *, struct sp_dump *, size_t *, size_t) = !strcmp(format, "chrome") ? chrome
+	int (*fn)(FILE *, struct sp_dump *, size_t *, size_t) = !strcmp(format, "chrome") ? export_chrome
 							      : !strcmp(format, "folded") ? folded
 							      : !strcmp(format, "json")   ? all_json
 											  : NULL;

@@ -175,6 +175,12 @@ void json_f64(struct json *j, const char *key, double v)
 		fputs("null", j->f);
 }
 
+void json_raw(struct json *j, const char *key, const char *number)
+{
+	pre(j, key);
+	fputs(number, j->f);
+}
+
 void json_bool(struct json *j, const char *key, bool v)
 {
 	pre(j, key);

@@ -30,6 +30,8 @@ void json_u64(struct json *j, const char *key, uint64_t v);
 void json_i64(struct json *j, const char *key, int64_t v);
 void json_f64(struct json *j, const char *key, double v); /* NaN, inf: null */
 void json_bool(struct json *j, const char *key, bool v);
+/* A number already formatted (digits, '.', '-' only: not checked). */
+void json_raw(struct json *j, const char *key, const char *number);
 void json_null(struct json *j, const char *key);
 void json_newline(struct json *j); /* whitespace between array items */
 /* One key/value with its type. */

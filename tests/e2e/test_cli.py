@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_cli.py - the spanprof CLI on dumps from real programs, end to end.
 
-usage: test_cli.py SPANPROF DATAGRID EXIT_PROG FORK_PROG THREADS PLUGIN_HOST
+usage: test_cli.py SPANPROF DATAGRID EXIT_PROG FORK_PROG THREADS PLUGIN_HOST COROUTINES
 Prints TAP. Each check runs the programs under the profiler with the
 environment a user would set, then asserts on the structure of what the
 CLI prints (names, shape, counts, data) - not just on exit statuses.
@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-SPANPROF, DATAGRID, EXIT_PROG, FORK_PROG, THREADS, PLUGIN = map(os.path.abspath, sys.argv[1:7])
+SPANPROF, DATAGRID, EXIT_PROG, FORK_PROG, THREADS, PLUGIN, COROUTINES = map(os.path.abspath, sys.argv[1:8])
 TMP = tempfile.mkdtemp(prefix="sp-e2e-")
 results = []
 
@@ -358,6 +358,60 @@ def chrome_export_has_one_event_per_node():
     sp("export", "-f", f, "--format", "chrome", "-o", out, "2")
     eq(sum(1 for e in json.load(open(out))["traceEvents"] if e["ph"] == "X"),
        sum(1 for _ in nodes(model["traces"][1]["root"])), "one trace")
+    assert_chrome_nests(xs, model)
+    assert any(e["cat"] == "cumulative" for e in xs), "cumulative nodes placed too"
+
+
+def assert_chrome_nests(xs, model):
+    """A viewer rebuilds each track's stacks from ts and dur alone, adding
+    them in floating point: every event must lie inside its tree parent and
+    clear of its siblings, so that the rebuilt parent is the tree's."""
+    parent = []  # the tree parent of each event (events are in pre-order)
+    def walk(n, up):
+        me = len(parent)
+        parent.append(up)
+        for c in n.get("children", []):
+            walk(c, me)
+    for t in model["traces"]:
+        walk(t["root"], None)
+    eq(len(parent), len(xs), "events")
+    for tid in {e["tid"] for e in xs}:
+        order = sorted((i for i, e in enumerate(xs) if e["tid"] == tid),
+                       key=lambda i: (xs[i]["ts"], -xs[i]["dur"], i))
+        stack = []
+        for i in order:
+            start, end = xs[i]["ts"], xs[i]["ts"] + xs[i]["dur"]
+            while stack and stack[-1][0] <= start and xs[i]["dur"] > 0:
+                stack.pop()
+            if stack:
+                assert end <= stack[-1][0], f"{xs[i]['name']} ends after {xs[stack[-1][1]]['name']}"
+            rebuilt = stack[-1][1] if stack else None
+            eq(rebuilt, parent[i], f"parent of event {i} ({xs[i]['name']})")
+            stack.append((end, i))
+
+
+@case
+def overlapping_traces_of_one_thread_get_lanes():
+    # Coroutines: six requests served three at a time on one thread, each
+    # one tree (sp_context_save/restore) though their times interleave.
+    f = record(COROUTINES, "co.out", {"SPANPROF_ENABLED": "1"})
+    model = export_json(f)
+    traces = model["traces"]
+    eq(sorted(t["id"] for t in traces), [f"req-{i}" for i in range(1, 7)])
+    eq(len({t["thread"] for t in traces}), 1, "one thread")
+    for t in traces:
+        eq([c["name"] for c in t["root"]["children"]], ["parse", "query", "render"])
+        waits = t["root"]["children"][1]
+        eq(waits["children"][0]["count"], waits["data"]["waits"], "db_wait iterations")
+    ev = json.loads(sp("export", "-f", f, "--format", "chrome").stdout)["traceEvents"]
+    xs = [e for e in ev if e["ph"] == "X"]
+    roots = [e for e in xs if e["name"] == "request"]
+    lanes = {e["tid"] for e in roots}
+    assert len(lanes) >= 2, "overlapping requests need more than one track"
+    names = {e["tid"]: e["args"]["name"] for e in ev if e["ph"] == "M"}
+    eq(set(names), lanes, "every track named")
+    assert all(names[l].startswith(f"thread {traces[0]['thread']}") for l in lanes)
+    assert_chrome_nests(xs, model)
 
 
 @case
