@@ -120,7 +120,8 @@ int pie_build(const sp_node *node, double min_pct, struct pie *p)
 	for (size_t i = 0; i < p->n; i++) {
 		struct slice *s = &p->s[i];
 		s->pct = p->total_ns ? 100.0 * (double)s->ns / (double)p->total_ns : 0;
-		snprintf(s->label, sizeof s->label, "%s: %.3f ms (%.1f%%)", s->name, s->ns / 1e6, s->pct);
+		char ms[32];
+		snprintf(s->label, sizeof s->label, "%s: %s ms (%.1f%%)", s->name, fmt_ms(ms, sizeof ms, s->ns), s->pct);
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "pie.h"
 
 static void xml(FILE *f, const char *s)
@@ -84,8 +85,9 @@ void pie_svg(FILE *f, const struct pie *p, const char *subtitle)
 		if (strlen(s->name) >= sizeof name)
 			memcpy(name + sizeof name - 4, "...", 4);
 		xml(f, name);
-		fprintf(f, "</text><text class=\"mf-profiler-legend-value\" x=\"876\" y=\"%.1f\">%.3f ms  %5.1f%%</text>\n", y,
-			s->ns / 1e6, s->pct);
+		char ms[32];
+		fprintf(f, "</text><text class=\"mf-profiler-legend-value\" x=\"876\" y=\"%.1f\">%s ms  %5.1f%%</text>\n", y,
+			fmt_ms(ms, sizeof ms, s->ns), s->pct);
 	}
 	fputs("</g>\n</svg>\n", f);
 }
