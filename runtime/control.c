@@ -20,28 +20,12 @@
 #include "control.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
 
 int sp__in_control_handler;
-
-/* Decimal pid into buf; returns the length. No stdio: we are in a handler. */
-static size_t put_pid(char *buf)
-{
-	char tmp[24];
-	size_t n = 0;
-	unsigned long v = (unsigned long)getpid();
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	return n;
-}
 
 static void handler(int sig, siginfo_t *si, void *uc)
 {
@@ -58,27 +42,13 @@ static void handler(int sig, siginfo_t *si, void *uc)
 	case SP_CTL_CLEAR:
 		sp__store_clear();
 		break;
-	case SP_CTL_DUMP: {
-		const char *pat = sp__cfg.output ? sp__cfg.output : SP_DEFAULT_OUTPUT;
-		char path[PATH_MAX];
-		size_t n = 0;
-		for (const char *p = pat; *p && n < sizeof path - 24; p++) {
-			if (p[0] == '%' && p[1] == 'p') {
-				n += put_pid(path + n);
-				p++;
-			} else if (p[0] == '%' && p[1] == '%') {
-				path[n++] = '%';
-				p++;
-			} else {
-				path[n++] = *p;
-			}
-		}
-		path[n] = '\0';
+	case SP_CTL_DUMP:
+		/* sp_dump's own file, as at exit (".PID" in a fork child);
+		 * naming it uses no stdio. */
 		sp__in_control_handler = 1;
-		sp__dump_write(path);
+		sp_dump(NULL);
 		sp__in_control_handler = 0;
 		break;
-	}
 	default:
 		break; /* a plain kill(1), or an unknown command: ignored */
 	}

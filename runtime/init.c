@@ -12,6 +12,7 @@
  * name has no %p.
  */
 #include "stack.h"
+#include "control.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -30,38 +31,9 @@ void sp__update_hooks(void)
 	atomic_store(&sp__g.hooks, sp__on && sp__cfg.any_globs && !atomic_load(&sp__g.exiting));
 }
 
-/* SPANPROF_OUTPUT with %p and %% expanded; ".PID" added in a fork child
- * when there is no %p, so parent and child never write the same file. */
 static int output_path(const char *pattern, char *out, size_t size)
 {
-	size_t n = 0;
-	bool pid_used = false;
-	for (const char *p = pattern; *p; p++) {
-		char tmp[24];
-		const char *add = tmp;
-		if (p[0] == '%' && p[1] == 'p') {
-			snprintf(tmp, sizeof tmp, "%ld", (long)getpid());
-			pid_used = true;
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			tmp[0] = '%', tmp[1] = '\0';
-			p++;
-		} else {
-			tmp[0] = *p, tmp[1] = '\0';
-		}
-		size_t len = strlen(add);
-		if (n + len >= size)
-			return -ENAMETOOLONG;
-		memcpy(out + n, add, len);
-		n += len;
-	}
-	out[n] = '\0';
-	if (forked && !pid_used) {
-		int r = snprintf(out + n, size - n, ".%ld", (long)getpid());
-		if (r < 0 || (size_t)r >= size - n)
-			return -ENAMETOOLONG;
-	}
-	return 0;
+	return sp__output_name(pattern, (unsigned long)getpid(), forked, out, size);
 }
 
 static void at_exit(void)

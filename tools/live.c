@@ -43,37 +43,46 @@ static char *env_of(long pid, const char *name, char *buf, size_t size)
 	return NULL;
 }
 
-/* Where a dump of process `pid` lands: its SPANPROF_OUTPUT, %p expanded,
- * relative to its working directory. */
-static void dump_path(long pid, char *path, size_t size)
+/* Where a dump of process `pid` lands: its SPANPROF_OUTPUT, expanded as
+ * the runtime does, relative to its working directory. A fork child adds
+ * ".PID" when the pattern has no %p, and nothing here tells whether `pid`
+ * is one: both names are given (`alt` empty when they are the same). */
+static void dump_paths(long pid, char *path, char *alt, size_t size)
 {
 	char outbuf[PATH_MAX];
 	const char *out = env_of(pid, "SPANPROF_OUTPUT", outbuf, sizeof outbuf);
 	if (!out || !*out)
 		out = "spanprof.out";
-	char name[PATH_MAX];
-	size_t n = 0;
-	for (const char *q = out; *q && n < sizeof name - 24; q++) {
-		if (q[0] == '%' && q[1] == 'p') {
-			n += (size_t)snprintf(name + n, sizeof name - n, "%ld", pid);
-			q++;
-		} else if (q[0] == '%' && q[1] == '%') {
-			name[n++] = '%';
-			q++;
-		} else {
-			name[n++] = *q;
+	char dir[PATH_MAX] = "", name[PATH_MAX], forked[PATH_MAX];
+	if (out[0] != '/') {
+		char link[64];
+		snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
+		ssize_t k = readlink(link, dir, sizeof dir - 2);
+		if (k > 0) {
+			dir[k] = '/';
+			dir[k + 1] = '\0';
 		}
 	}
-	name[n] = '\0';
-	if (name[0] == '/') {
-		snprintf(path, size, "%s", name);
-		return;
-	}
-	char link[64], cwd[PATH_MAX];
-	snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
-	ssize_t k = readlink(link, cwd, sizeof cwd - 1);
-	cwd[k > 0 ? k : 0] = '\0';
-	snprintf(path, size, "%s/%s", cwd, name);
+	if (sp__output_name(out, (unsigned long)pid, false, name, sizeof name))
+		snprintf(name, sizeof name, "%s", out);
+	if (sp__output_name(out, (unsigned long)pid, true, forked, sizeof forked))
+		snprintf(forked, sizeof forked, "%s", name);
+	snprintf(path, size, "%s%s", dir, name);
+	if (strcmp(name, forked))
+		snprintf(alt, size, "%s%s", dir, forked);
+	else
+		alt[0] = '\0';
+}
+
+/* Has `path` been written since `before` (taken when it existed: `had`)?
+ * The runtime writes a new file and renames it: a new inode. */
+static bool changed(const char *path, bool had, const struct stat *before)
+{
+	struct stat now;
+	if (stat(path, &now) != 0)
+		return false;
+	return !had || now.st_ino != before->st_ino || now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+	       now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
 }
 
 int live_pid(const char *cmd, const char *s, long *pid)
@@ -101,11 +110,13 @@ int live_command(long pid, int cmd, char *path, size_t size)
 			  pid);
 		return 1;
 	}
-	struct stat before;
-	bool had = false;
+	char alt[PATH_MAX * 2];
+	struct stat before[2];
+	bool had[2] = { false, false };
 	if (cmd == SP_CTL_DUMP) {
-		dump_path(pid, path, size);
-		had = stat(path, &before) == 0;
+		dump_paths(pid, path, alt, size < sizeof alt ? size : sizeof alt);
+		had[0] = stat(path, &before[0]) == 0;
+		had[1] = alt[0] && stat(alt, &before[1]) == 0;
 	}
 	union sigval val = { .sival_int = cmd };
 	if (sigqueue((pid_t)pid, sig, val) != 0) {
@@ -115,11 +126,12 @@ int live_command(long pid, int cmd, char *path, size_t size)
 	if (cmd != SP_CTL_DUMP)
 		return 0;
 	for (int i = 0; i < 1000; i++) { /* 10 s */
-		struct stat now;
-		if (stat(path, &now) == 0 &&
-		    (!had || now.st_mtim.tv_sec != before.st_mtim.tv_sec || now.st_mtim.tv_nsec != before.st_mtim.tv_nsec ||
-		     now.st_ino != before.st_ino))
+		if (changed(path, had[0], &before[0]))
 			return 0;
+		if (alt[0] && changed(alt, had[1], &before[1])) {
+			snprintf(path, size, "%s", alt);
+			return 0;
+		}
 		struct timespec ts = { 0, 10000000 };
 		nanosleep(&ts, NULL);
 	}

@@ -155,6 +155,19 @@ def a_fork_child_writes_its_own_file():
     cf = f"{path}.{child}"
     assert os.path.exists(cf), cf
     eq([(t["seq"], t["name"]) for t in sp_json("list", "-f", cf)], [(1, "in_child")], "child file")
+    # Live: a fork child answers -p with its own file too (NAME.PID).
+    os.remove(cf)
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
+    e.update({"SPANPROF_OUTPUT": path, "SPANPROF_ENABLED": "1", "SPANPROF_SIGNAL": "SIGUSR2"})
+    prog = subprocess.Popen([FORK_PROG, "hold"], env=e, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(prog.stdout.readline().split()[1])
+        until("the child's handler", lambda: catches(child, signal.SIGUSR2))
+        eq([t["name"] for t in sp_json("list", "-p", str(child))], ["in_child"], "the child's store")
+        assert os.path.exists(f"{path}.{child}"), "written under the child's name"
+    finally:
+        prog.stdin.close()
+        prog.wait()
 
 
 @case
