@@ -197,9 +197,9 @@ static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *siz
 			cur = next;
 			continue;
 		}
-		*size = (uint8_t)sp__dwarf_udata(cur, DW_AT_byte_size, 0);
+		*size = (uint8_t)sp__dwarf_udata(dbg, cur, DW_AT_byte_size, 0);
 		if (tag == DW_TAG_base_type) {
-			switch (sp__dwarf_udata(cur, DW_AT_encoding, 0)) {
+			switch (sp__dwarf_udata(dbg, cur, DW_AT_encoding, 0)) {
 			case DW_ATE_signed:
 			case DW_ATE_signed_char: *cls = A_SINT; break;
 			case DW_ATE_unsigned:
@@ -224,8 +224,8 @@ static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *siz
 					p = q;
 					continue;
 				}
-				if (pt == DW_TAG_base_type && sp__dwarf_udata(p, DW_AT_byte_size, 0) == 1) {
-					Dwarf_Unsigned enc = sp__dwarf_udata(p, DW_AT_encoding, 0);
+				if (pt == DW_TAG_base_type && sp__dwarf_udata(dbg, p, DW_AT_byte_size, 0) == 1) {
+					Dwarf_Unsigned enc = sp__dwarf_udata(dbg, p, DW_AT_encoding, 0);
 					if (enc == DW_ATE_signed_char || enc == DW_ATE_unsigned_char)
 						*cls = A_STR;
 				}

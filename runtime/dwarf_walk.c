@@ -3,25 +3,30 @@
 
 #include <stddef.h>
 
-Dwarf_Unsigned sp__dwarf_udata(Dwarf_Die die, Dwarf_Half at, Dwarf_Unsigned def)
+/* Errors are freed with the Dwarf_Debug they came from. This libdwarf
+ * (20210528) records each allocation of a debug in a tree and frees what
+ * is left at dwarf_finish; an error freed with a NULL debug stays in that
+ * tree and is freed twice - heap corruption in the host program at start,
+ * seen once in a dozen runs, as MALLOC_PERTURB_ decided. */
+Dwarf_Unsigned sp__dwarf_udata(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at, Dwarf_Unsigned def)
 {
 	Dwarf_Error err = NULL;
 	Dwarf_Attribute a;
 	Dwarf_Unsigned v = def;
 	if (dwarf_attr(die, at, &a, &err) != DW_DLV_OK) {
 		if (err)
-			dwarf_dealloc_error(NULL, err);
+			dwarf_dealloc_error(dbg, err);
 		return def;
 	}
 	if (dwarf_formudata(a, &v, &err) != DW_DLV_OK) {
 		Dwarf_Signed sv = 0;
 		if (err)
-			dwarf_dealloc_error(NULL, err);
+			dwarf_dealloc_error(dbg, err);
 		err = NULL;
 		v = dwarf_formsdata(a, &sv, &err) == DW_DLV_OK && sv >= 0 ? (Dwarf_Unsigned)sv : def;
 	}
 	if (err)
-		dwarf_dealloc_error(NULL, err);
+		dwarf_dealloc_error(dbg, err);
 	dwarf_dealloc_attribute(a);
 	return v;
 }
@@ -48,9 +53,9 @@ void sp__dwarf_describe(Dwarf_Debug dbg, Dwarf_Die die, const char **name, Dwarf
 		if (!n0 && dwarf_diename(cur, &n, &err) == DW_DLV_OK)
 			n0 = n;
 		if (!f0)
-			f0 = sp__dwarf_udata(cur, DW_AT_decl_file, 0);
+			f0 = sp__dwarf_udata(dbg, cur, DW_AT_decl_file, 0);
 		if (!l0)
-			l0 = (unsigned)sp__dwarf_udata(cur, DW_AT_decl_line, 0);
+			l0 = (unsigned)sp__dwarf_udata(dbg, cur, DW_AT_decl_line, 0);
 		if (n0 && f0 && l0)
 			break;
 		Dwarf_Die next = NULL;

@@ -30,8 +30,9 @@ void sp__dwarf_each_subprogram(Dwarf_Debug dbg,
 const char *sp__dwarf_file(const struct sp__dwarf_cu *cu, Dwarf_Unsigned index);
 
 /* An unsigned constant attribute, including DWARF 5 DW_FORM_implicit_const
- * (which this libdwarf's dwarf_formudata refuses); def if absent. */
-Dwarf_Unsigned sp__dwarf_udata(Dwarf_Die die, Dwarf_Half at, Dwarf_Unsigned def);
+ * (which this libdwarf's dwarf_formudata refuses); def if absent. `dbg`
+ * must be the die's: an error is freed with it (see dwarf_walk.c). */
+Dwarf_Unsigned sp__dwarf_udata(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at, Dwarf_Unsigned def);
 
 /* Name, decl_file and decl_line of a subprogram, following
  * DW_AT_abstract_origin and DW_AT_specification (clones, out-of-line
