@@ -13,13 +13,12 @@
 
 #include "common.h"
 #include "export.h"
-#include "live.h"
 #include "fmt.h"
 #include "json.h"
 #include "model_json.h"
 #include "msg.h"
 
-enum { O_FILE = 'f', O_PID = 'p', O_FORMAT = 'F', O_OUT = 'o' };
+enum { O_FORMAT = 'F', O_OUT = 'o' };
 
 const struct cli_opt export_opts[] = {
 	CMD_OPT_FILE,
@@ -112,21 +111,20 @@ static int all_json(FILE *out, struct sp_dump *d, size_t *which, size_t n)
 
 int cmd_export(int argc, char **argv)
 {
-	const char *file = SP_DEFAULT_DUMP, *format = "json", *outpath = NULL;
-	long pid = 0;
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
+	const char *format = "json", *outpath = NULL;
 	struct cli_parser p;
 	cli_init(&p, "export", argc, argv);
 	for (int o; (o = cli_next(&p)) != CLI_END;) {
 		switch (o) {
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
-		case O_FILE: file = p.arg; break;
-		case O_PID:
-			if (live_pid("export", p.arg, &pid))
-				return 2;
-			break;
 		case O_FORMAT: format = p.arg; break;
 		case O_OUT: outpath = p.arg; break;
+		default:
+			if (cmd_source_opt("export", &src, o, p.arg) < 0)
+				return 2;
+			break;
 		}
 	}
 	int (*fn)(FILE *, struct sp_dump *, size_t *, size_t) = !strcmp(format, "chrome") ? export_chrome
@@ -136,7 +134,7 @@ int cmd_export(int argc, char **argv)
 	if (!fn)
 		return sp_usagef("export", "--format takes chrome, folded or json, not '%s'", format);
 	struct sp_dump d;
-	if (cmd_open(file, pid, &d))
+	if (cmd_open(src.file, src.pid, &d))
 		return 1;
 	size_t *which = calloc(d.ntraces + (size_t)argc, sizeof *which), n = 0;
 	int rc = 1;

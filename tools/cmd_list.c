@@ -7,13 +7,12 @@
 #include <string.h>
 
 #include "common.h"
-#include "live.h"
 #include "format.h"
 #include "fmt.h"
 #include "json.h"
 #include "msg.h"
 
-enum { O_FILE = 'f', O_PID = 'p', O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c' };
+enum { O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c' };
 
 const struct cli_opt list_opts[] = {
 	CMD_OPT_FILE,
@@ -87,8 +86,8 @@ static void print_json(struct sp_dump *d, const struct row *rows, size_t n)
 
 int cmd_list(int argc, char **argv)
 {
-	const char *file = SP_DEFAULT_DUMP, *sort = "start", *glob = NULL, *color = "auto";
-	long pid = 0;
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
+	const char *sort = "start", *glob = NULL, *color = "auto";
 	double min_ms = 0;
 	unsigned long long limit = ~0ull;
 	bool json = false;
@@ -98,11 +97,6 @@ int cmd_list(int argc, char **argv)
 		switch (o) {
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
-		case O_FILE: file = p.arg; break;
-		case O_PID:
-			if (live_pid("list", p.arg, &pid))
-				return 2;
-			break;
 		case O_JSON: json = true; break;
 		case O_NAME: glob = p.arg; break;
 		case O_COLOR: color = p.arg; break;
@@ -119,6 +113,10 @@ int cmd_list(int argc, char **argv)
 			if (cli_uint(&p, "--limit", p.arg, 1ull << 40, &limit))
 				return 2;
 			break;
+		default:
+			if (cmd_source_opt("list", &src, o, p.arg) < 0)
+				return 2;
+			break;
 		}
 	}
 	if (cmd_color_ok("list", color))
@@ -126,7 +124,7 @@ int cmd_list(int argc, char **argv)
 	if (p.ind < argc)
 		return sp_usagef("list", "unexpected argument '%s'", argv[p.ind]);
 	struct sp_dump d;
-	if (cmd_open(file, pid, &d))
+	if (cmd_open(src.file, src.pid, &d))
 		return 1;
 	fmt_color_setup(color);
 	struct row *rows = calloc(d.ntraces ? d.ntraces : 1, sizeof *rows);

@@ -7,13 +7,12 @@
 #include <string.h>
 
 #include "common.h"
-#include "live.h"
 #include "fmt.h"
 #include "json.h"
 #include "msg.h"
 #include "pie.h"
 
-enum { O_FILE = 'f', O_PID = 'p', O_ZOOM = 'z', O_SVG = 's', O_MINPCT = 'm', O_JSON = 'j', O_COLOR = 'c' };
+enum { O_ZOOM = 'z', O_SVG = 's', O_MINPCT = 'm', O_JSON = 'j', O_COLOR = 'c' };
 
 const struct cli_opt pie_opts[] = {
 	CMD_OPT_FILE,
@@ -177,8 +176,8 @@ static void terminal(const struct pie *p, bool color)
 
 int cmd_pie(int argc, char **argv)
 {
-	const char *file = SP_DEFAULT_DUMP, *zoom = NULL, *svg = NULL, *color = "auto";
-	long pid = 0;
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
+	const char *zoom = NULL, *svg = NULL, *color = "auto";
 	double min_pct = 3;
 	bool json = false;
 	struct cli_parser p;
@@ -187,17 +186,16 @@ int cmd_pie(int argc, char **argv)
 		switch (o) {
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
-		case O_FILE: file = p.arg; break;
-		case O_PID:
-			if (live_pid("pie", p.arg, &pid))
-				return 2;
-			break;
 		case O_ZOOM: zoom = p.arg; break;
 		case O_SVG: svg = p.arg; break;
 		case O_JSON: json = true; break;
 		case O_COLOR: color = p.arg; break;
 		case O_MINPCT:
 			if (cli_double(&p, "--min-pct", p.arg, &min_pct))
+				return 2;
+			break;
+		default:
+			if (cmd_source_opt("pie", &src, o, p.arg) < 0)
 				return 2;
 			break;
 		}
@@ -208,7 +206,7 @@ int cmd_pie(int argc, char **argv)
 	struct sp_tree t;
 	const sp_node *node;
 	struct pie pie = { 0 };
-	int rc = cmd_one_trace("pie", file, pid, argc, argv, p.ind, zoom, &d, &t, &node);
+	int rc = cmd_one_trace("pie", src.file, src.pid, argc, argv, p.ind, zoom, &d, &t, &node);
 	if (rc)
 		return rc;
 	rc = 1;

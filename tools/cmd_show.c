@@ -11,13 +11,12 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "live.h"
 #include "fmt.h"
 #include "json.h"
 #include "model_json.h"
 #include "msg.h"
 
-enum { O_FILE = 'f', O_PID = 'p', O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c' };
+enum { O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c' };
 
 const struct cli_opt show_opts[] = {
 	CMD_OPT_FILE,
@@ -209,8 +208,8 @@ static void mark_hot(struct show *s, const sp_node *root)
 
 int cmd_show(int argc, char **argv)
 {
-	const char *file = SP_DEFAULT_DUMP, *zoom = NULL, *color = "auto";
-	long pid = 0;
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
+	const char *zoom = NULL, *color = "auto";
 	bool json = false;
 	struct show s = { .max_depth = ~0ull };
 	struct cli_parser p;
@@ -219,11 +218,6 @@ int cmd_show(int argc, char **argv)
 		switch (o) {
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
-		case O_FILE: file = p.arg; break;
-		case O_PID:
-			if (live_pid("show", p.arg, &pid))
-				return 2;
-			break;
 		case O_JSON: json = true; break;
 		case O_ZOOM: zoom = p.arg; break;
 		case O_COLOR: color = p.arg; break;
@@ -235,6 +229,10 @@ int cmd_show(int argc, char **argv)
 			if (cli_double(&p, "--min-pct", p.arg, &s.min_pct))
 				return 2;
 			break;
+		default:
+			if (cmd_source_opt("show", &src, o, p.arg) < 0)
+				return 2;
+			break;
 		}
 	}
 	if (cmd_color_ok("show", color))
@@ -242,7 +240,7 @@ int cmd_show(int argc, char **argv)
 	struct sp_dump d;
 	struct sp_tree t;
 	const sp_node *root;
-	int rc = cmd_one_trace("show", file, pid, argc, argv, p.ind, zoom, &d, &t, &root);
+	int rc = cmd_one_trace("show", src.file, src.pid, argc, argv, p.ind, zoom, &d, &t, &root);
 	if (rc)
 		return rc;
 	rc = 1;

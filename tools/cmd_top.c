@@ -9,13 +9,12 @@
 #include <string.h>
 
 #include "common.h"
-#include "live.h"
 #include "fmt.h"
 #include "hashmap.h"
 #include "json.h"
 #include "msg.h"
 
-enum { O_FILE = 'f', O_PID = 'p', O_BY = 'b', O_SORT = 's', O_LIMIT = 'l', O_JSON = 'j' };
+enum { O_BY = 'b', O_SORT = 's', O_LIMIT = 'l', O_JSON = 'j' };
 
 const struct cli_opt top_opts[] = {
 	CMD_OPT_FILE,
@@ -109,8 +108,8 @@ static int by_metric(const void *x, const void *y)
 
 int cmd_top(int argc, char **argv)
 {
-	const char *file = SP_DEFAULT_DUMP, *by = "name";
-	long pid = 0;
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
+	const char *by = "name";
 	unsigned long long limit = ~0ull;
 	bool json = false;
 	sort_key = "total";
@@ -120,16 +119,15 @@ int cmd_top(int argc, char **argv)
 		switch (o) {
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
-		case O_FILE: file = p.arg; break;
-		case O_PID:
-			if (live_pid("top", p.arg, &pid))
-				return 2;
-			break;
 		case O_JSON: json = true; break;
 		case O_BY: by = p.arg; break;
 		case O_SORT: sort_key = p.arg; break;
 		case O_LIMIT:
 			if (cli_uint(&p, "--limit", p.arg, 1ull << 40, &limit))
+				return 2;
+			break;
+		default:
+			if (cmd_source_opt("top", &src, o, p.arg) < 0)
 				return 2;
 			break;
 		}
@@ -145,7 +143,7 @@ int cmd_top(int argc, char **argv)
 	if (p.ind < argc)
 		return sp_usagef("top", "unexpected argument '%s'", argv[p.ind]);
 	struct sp_dump d;
-	if (cmd_open(file, pid, &d))
+	if (cmd_open(src.file, src.pid, &d))
 		return 1;
 	bool fn = !strcmp(by, "function");
 	struct hashmap map = { 0 };

@@ -27,6 +27,17 @@ int cmd_open(const char *path, long pid, struct sp_dump *d)
 	return 1;
 }
 
+int cmd_source_opt(const char *cmd, struct cmd_source *s, int o, const char *arg)
+{
+	if (o == 'f') {
+		s->file = arg;
+		return 1;
+	}
+	if (o == 'p')
+		return live_pid(cmd, arg, &s->pid) ? -1 : 1;
+	return 0;
+}
+
 void cmd_close(struct sp_dump *d)
 {
 	sp_names_free(d);

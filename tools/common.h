@@ -39,6 +39,17 @@ int cmd_one_trace(const char *cmd, const char *file, long pid, int argc, char **
 
 /* The standard -f/--file option, shared by the commands that read dumps. */
 #define CMD_OPT_FILE { 'f', "file", "FILE", "the dump to read (default: " SP_DEFAULT_DUMP ")", 'f' }
+/* Where a command reads its dump from: -f FILE, or -p PID. */
+struct cmd_source {
+	const char *file;
+	long pid; /* 0: none */
+};
+#define CMD_SOURCE_DEFAULT { SP_DEFAULT_DUMP, 0 }
+
+/* Take -f or -p (option ids 'f', 'p'): 1 if `o` was one of them, 0 if
+ * not, -1 after a usage error (a bad PID). */
+int cmd_source_opt(const char *cmd, struct cmd_source *s, int o, const char *arg);
+
 /* -p PID: ask a running program (started with SPANPROF_SIGNAL) for a dump
  * and read that; parse with live_pid. */
 #define CMD_OPT_PID { 'p', "pid", "PID", "read a running program instead (it needs SPANPROF_SIGNAL)", 'p' }
