@@ -394,7 +394,10 @@ def assert_chrome_nests(xs, model):
         stack = []
         for i in order:
             start, end = xs[i]["ts"], xs[i]["ts"] + xs[i]["dur"]
-            while stack and stack[-1][0] <= start and xs[i]["dur"] > 0:
+            # An event that ended before this one starts is closed; one
+            # that ends exactly here is closed too, unless this event lasts
+            # 0 ns (then it may sit at its parent's very end).
+            while stack and (stack[-1][0] < start or (stack[-1][0] == start and xs[i]["dur"] > 0)):
                 stack.pop()
             if stack:
                 assert end <= stack[-1][0], f"{xs[i]['name']} ends after {xs[stack[-1][1]]['name']}"
