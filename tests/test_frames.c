@@ -3,7 +3,7 @@
  * thread starting in a program with an allocator of its own.
  *
  * Built with -finstrument-functions at -O2 and run with (tests/meson.build):
- *   SPANPROF_TRACE_CALLS=jloop_root,uctx_root
+ *   SPANPROF_TRACE_CALLS=jloop_root,uctx_root,uctx_root2
  */
 #include <criterion/criterion.h>
 #include <setjmp.h>
@@ -118,6 +118,47 @@ Test(frames, a_coroutine_on_a_stack_in_its_callers_frame)
 	sp_snapshot *s = sp_snapshot_take();
 	const sp_trace_info *t = only_trace(s, "uctx_root");
 	assert_shape(t->root, "uctx_root(uctx_foo(uctx_bar),uctx_baz)");
+	cr_assert_eq(count_abandoned(t->root), 0);
+	sp_snapshot_free(s);
+	sp_clear();
+}
+
+/* The same one level down, with a stack larger than the 64 KiB a return
+ * address is looked for above a new call: the array is in uctx_host's
+ * frame, under the trace's root. */
+static ucontext_t uctx_main2, uctx_co2;
+NOINLINE void uctx_bar2(void) { sink = 23; }
+NOINLINE void uctx_foo2(void)
+{
+	if (swapcontext(&uctx_main2, &uctx_co2) != 0)
+		sink = -1;
+}
+NOINLINE void uctx_baz2(void) { sink = 24; }
+NOINLINE void uctx_host(void)
+{
+	char stack[256 << 10];
+	if (getcontext(&uctx_co2) != 0)
+		return;
+	uctx_co2.uc_stack.ss_sp = stack;
+	uctx_co2.uc_stack.ss_size = sizeof stack;
+	uctx_co2.uc_link = &uctx_main2;
+	makecontext(&uctx_co2, uctx_bar2, 0);
+	uctx_foo2();
+	uctx_baz2();
+}
+NOINLINE void uctx_root2(void)
+{
+	uctx_host();
+	uctx_baz2();
+}
+
+Test(frames, a_coroutine_on_a_large_stack_in_a_frame_under_the_root)
+{
+	sp_set_enabled(true);
+	uctx_root2();
+	sp_snapshot *s = sp_snapshot_take();
+	const sp_trace_info *t = only_trace(s, "uctx_root2");
+	assert_shape(t->root, "uctx_root2(uctx_host(uctx_foo2(uctx_bar2),uctx_baz2),uctx_baz2)");
 	cr_assert_eq(count_abandoned(t->root), 0);
 	sp_snapshot_free(s);
 	sp_clear();
