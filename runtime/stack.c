@@ -449,15 +449,17 @@ static bool switched_into_frame(const struct sp__thread *t, uint32_t keep, uintp
 		if ((p->flags & SP_FF_HOOK) && cs - p->fn < p->fnsize)
 			return false;
 	}
-	/* g's frame ends below the next older frame's stack pointer; it may
-	 * hold a large coroutine stack: look further than for a new call. */
-	uintptr_t span = (uintptr_t)1 << 20;
-	if (keep > 0 && t->frames[keep - 1].sp > g->sp && t->frames[keep - 1].sp - g->sp < span)
-		span = t->frames[keep - 1].sp - g->sp;
-	uintptr_t gcfa = find_cfa_in(t, g->cs, g->sp, span);
+	/* Look for g's return address above the new function's, not from
+	 * g's stack pointer up: g's frame may hold copies of it below its
+	 * slot (AddressSanitizer's frames do). g's frame ends below the next
+	 * older frame's stack pointer, and may hold a large stack: look
+	 * further than for a new call. */
 	if (cfa <= 1)
 		cfa = sp;
-	return gcfa > cfa;
+	uintptr_t span = (uintptr_t)1 << 20;
+	if (keep > 0 && t->frames[keep - 1].sp > cfa && t->frames[keep - 1].sp - cfa < span)
+		span = t->frames[keep - 1].sp - cfa;
+	return find_cfa_in(t, g->cs, cfa, span) != 0;
 }
 
 void sp__resolve(struct sp__thread *t, uintptr_t cs, uintptr_t sp, uint32_t hpc)
