@@ -3,9 +3,10 @@
  * thread starting in a program with an allocator of its own.
  *
  * Built with -finstrument-functions at -O2 and run with (tests/meson.build):
- *   SPANPROF_TRACE_CALLS=jloop_root,uctx_root,uctx_root2
+ *   SPANPROF_TRACE_CALLS=jloop_root,uctx_root,uctx_root2,uctx_thread3
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spanprof.h>
@@ -159,6 +160,57 @@ Test(frames, a_coroutine_on_a_large_stack_in_a_frame_under_the_root)
 	sp_snapshot *s = sp_snapshot_take();
 	const sp_trace_info *t = only_trace(s, "uctx_root2");
 	assert_shape(t->root, "uctx_root2(uctx_host(uctx_foo2(uctx_bar2),uctx_baz2),uctx_baz2)");
+	cr_assert_eq(count_abandoned(t->root), 0);
+	sp_snapshot_free(s);
+	sp_clear();
+}
+
+/* Both kinds of coroutine stack on a thread other than the main one, whose
+ * stack bounds are found differently: an array in the thread's frame (on
+ * the thread's stack) and a block from malloc (off it). */
+static ucontext_t uctx_main3, uctx_co3;
+NOINLINE void uctx_bar3(void) { sink = 25; }
+NOINLINE void uctx_heap3(void) { sink = 26; }
+NOINLINE void uctx_foo3(void)
+{
+	if (swapcontext(&uctx_main3, &uctx_co3) != 0)
+		sink = -1;
+}
+NOINLINE void uctx_baz3(void) { sink = 27; }
+NOINLINE static void uctx_run3(void *stack, size_t size, void (*fn)(void))
+{
+	if (getcontext(&uctx_co3) != 0)
+		return;
+	uctx_co3.uc_stack.ss_sp = stack;
+	uctx_co3.uc_stack.ss_size = size;
+	uctx_co3.uc_link = &uctx_main3;
+	makecontext(&uctx_co3, fn, 0);
+}
+NOINLINE void *uctx_thread3(void *arg)
+{
+	char stack[16384];
+	uctx_run3(stack, sizeof stack, uctx_bar3);
+	uctx_foo3();
+	uctx_baz3();
+	void *heap = malloc(65536);
+	cr_assert_not_null(heap);
+	uctx_run3(heap, 65536, uctx_heap3);
+	uctx_foo3();
+	uctx_baz3();
+	free(heap);
+	return arg;
+}
+
+Test(frames, coroutines_on_a_thread)
+{
+	sp_set_enabled(true);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, uctx_thread3, NULL), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	sp_snapshot *s = sp_snapshot_take();
+	const sp_trace_info *t = only_trace(s, "uctx_thread3");
+	assert_shape(t->root, "uctx_thread3(uctx_run3,uctx_foo3(uctx_bar3),uctx_baz3,"
+			      "uctx_run3,uctx_foo3(uctx_heap3),uctx_baz3)");
 	cr_assert_eq(count_abandoned(t->root), 0);
 	sp_snapshot_free(s);
 	sp_clear();
