@@ -143,10 +143,10 @@ SP_COLD static void enter_slow(uintptr_t fn, uintptr_t cs, uintptr_t sp, uintptr
 	record_enter(t, fn, cs, sp, v | (uint64_t)size << 32, pc);
 }
 
-/* The cache entry's value and size travel as one word (adjacent: one
- * load), so that record_enter's six arguments all fit in registers and the
- * hook still reaches it by a tail call. */
-
+/* `pc`: where the enter hook returns to (see sp__hpc). The cache entry's
+ * value and size travel as one word (adjacent: one load), so that
+ * record_enter's six arguments all fit in registers and the hook still
+ * reaches it by a tail call. */
 SP_INLINE void hook_enter(uintptr_t fn, uintptr_t cs, uintptr_t sp, uintptr_t pc)
 {
 	struct sp__thread *t = sp__tls;

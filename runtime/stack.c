@@ -435,9 +435,14 @@ static int frame_dead(const struct sp__thread *t, const struct sp__frame *f, uin
  * g's frame, g's slot is intact and lies above the new function's return
  * address (which, for the first function a coroutine runs, is at the top
  * of the coroutine's stack). So: a switch if g's return address is found
- * above `sp` (find_cfa, as for the new function), and above the new
- * function's CFA. And not a switch if the new function is called from
- * the newest frame that stays, which is then plainly its caller. */
+ * above the new function's CFA (found as in frame_dead; `sp` if not
+ * found) and below the next older frame. A call from g's caller through
+ * the very call site that called g stores the same address, but at or
+ * below the new function's CFA, where the search does not look. And not a
+ * switch if the new function is called from the newest frame that stays,
+ * which is then plainly its caller. Not proof: an unwind past g through
+ * uninstrumented code, followed by calls whose frames leave g's old slot
+ * unwritten, looks the same; it takes all of that to be misread. */
 static bool switched_into_frame(const struct sp__thread *t, uint32_t keep, uintptr_t cs, uintptr_t sp,
 				uintptr_t cfa)
 {
