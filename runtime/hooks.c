@@ -71,15 +71,16 @@ SP_COLD static void capture_args(struct sp__thread *t, struct sp__frame *f, uint
  * (inlined, its register saves would be paid by every call, in scope or
  * not). */
 __attribute__((noinline)) static void record_enter(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintptr_t sp,
-						   uint32_t v, uint32_t size)
+						   uint64_t vs, uintptr_t pc)
 {
+	uint32_t v = (uint32_t)vs, size = (uint32_t)(vs >> 32), hpc = sp__hpc(pc);
 	t->busy = 1;
 	if (SP_UNLIKELY(t->overflow)) {
 		t->overflow++;
 		goto out;
 	}
-	if (t->depth && SP_UNLIKELY(!sp__top_is_parent(&t->frames[t->depth - 1], cs, sp)))
-		sp__resolve(t, cs, sp, true); /* may close frames, and the scope */
+	if (t->depth && SP_UNLIKELY(!sp__top_is_parent(&t->frames[t->depth - 1], cs, sp, hpc)))
+		sp__resolve(t, cs, sp, hpc); /* may close frames, and the scope */
 	uint16_t flags = SP_FF_HOOK;
 	struct sp__frame *f;
 	if ((v & SP_FN_EXCL) && !(v & (SP_FN_CALLS | SP_FN_TRACE))) {
@@ -109,6 +110,7 @@ __attribute__((noinline)) static void record_enter(struct sp__thread *t, uintptr
 	f->sp = sp;
 	f->cs = cs;
 	f->fnsize = size;
+	f->hpc = hpc;
 	if (flags & SP_FF_SCOPE)
 		t->scope++;
 	if (SP_UNLIKELY(flags & SP_FF_ARGS) && f->kind == SP_FRAME_SPAN)
@@ -117,8 +119,9 @@ out:
 	t->busy = 0;
 }
 
-/* The first call on a thread, or of a function. */
-SP_COLD static void enter_slow(uintptr_t fn, uintptr_t cs, uintptr_t sp)
+/* The first call on a thread, or of a function. `pc`: where the enter
+ * hook returns to. */
+SP_COLD static void enter_slow(uintptr_t fn, uintptr_t cs, uintptr_t sp, uintptr_t pc)
 {
 	struct sp__thread *t = sp__tls;
 	if (!t) {
@@ -137,23 +140,27 @@ SP_COLD static void enter_slow(uintptr_t fn, uintptr_t cs, uintptr_t sp)
 	}
 	if (!(v & SP_FN_RECORD) && !t->scope)
 		return;
-	record_enter(t, fn, cs, sp, v, size);
+	record_enter(t, fn, cs, sp, v | (uint64_t)size << 32, pc);
 }
 
-SP_INLINE void hook_enter(uintptr_t fn, uintptr_t cs, uintptr_t sp)
+/* `pc`: where the enter hook returns to (see sp__hpc). The cache entry's
+ * value and size travel as one word (adjacent: one load), so that
+ * record_enter's six arguments all fit in registers and the hook still
+ * reaches it by a tail call. */
+SP_INLINE void hook_enter(uintptr_t fn, uintptr_t cs, uintptr_t sp, uintptr_t pc)
 {
 	struct sp__thread *t = sp__tls;
 	if (SP_UNLIKELY(!t))
-		return enter_slow(fn, cs, sp);
+		return enter_slow(fn, cs, sp, pc);
 	if (SP_UNLIKELY(t->busy))
 		return;
 	const struct sp__centry *e = sp__cache_find(fn);
 	if (SP_UNLIKELY(!e))
-		return enter_slow(fn, cs, sp);
-	uint32_t v = e->val;
-	if (SP_LIKELY(!(v & SP_FN_RECORD)) && !t->scope)
+		return enter_slow(fn, cs, sp, pc);
+	uint64_t vs = (uint64_t)e->val | (uint64_t)e->size << 32;
+	if (SP_LIKELY(!((uint32_t)vs & SP_FN_RECORD)) && !t->scope)
 		return; /* out of scope */
-	record_enter(t, fn, cs, sp, v, e->size);
+	record_enter(t, fn, cs, sp, vs, pc);
 }
 
 __attribute__((noinline)) static void exit_pop(struct sp__thread *t)
@@ -204,7 +211,8 @@ SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_ente
 {
 	if (SP_LIKELY(!atomic_load_explicit(&sp__g.hooks, memory_order_relaxed)))
 		return;
-	hook_enter((uintptr_t)fn, (uintptr_t)call_site, (uintptr_t)__builtin_dwarf_cfa());
+	hook_enter((uintptr_t)fn, (uintptr_t)call_site, (uintptr_t)__builtin_dwarf_cfa(),
+		   (uintptr_t)__builtin_return_address(0));
 }
 
 SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_exit(void *fn, void *call_site)

@@ -59,8 +59,8 @@ static struct sp__frame *open_manual(struct sp__thread *t, uint32_t site, uint16
 {
 	if (!site)
 		return NULL;
-	if (t->depth && !sp__top_is_parent(&t->frames[t->depth - 1], pc, sp))
-		sp__resolve(t, pc, sp, false);
+	if (t->depth && !sp__top_is_parent(&t->frames[t->depth - 1], pc, sp, 0))
+		sp__resolve(t, pc, sp, 0);
 	if (cumul && !t->depth)
 		return NULL; /* a cumulative node needs a parent */
 	struct sp__frame *f = sp__open(t, site, flags, cumul);

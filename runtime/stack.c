@@ -15,15 +15,21 @@
  *     sp <= S belongs to a call that has already returned;
  *   - on an enter of G at S, every frame with sp < S is dead; a frame with
  *     sp == S is G's own activation if G was inlined there (same return
- *     address) or a manual span of the same function; a frame with sp > S
- *     is live unless it lies inside G's caller's part of the stack, i.e.
- *     below G's CFA, which is found by looking for G's return address
- *     (the hook's call_site argument) on the stack just above S.
+ *     address, and another call to the enter hook: see sp__hpc in
+ *     stack.h; the same call to the hook means a previous call of G from
+ *     the same place, left by longjmp) or a manual span of the same
+ *     function; a frame with sp > S is live unless it lies inside G's
+ *     caller's part of the stack, i.e. below G's CFA, which is found by
+ *     looking for G's return address (the hook's call_site argument) on
+ *     the stack just above S.
  * Stack pointers are only compared within one stack: the thread's own, or
  * one other (a sigaltstack handler, a coroutine); frames on the other stack
  * than the current code's are dead if we are back on the thread's stack,
- * and suspended (live) otherwise. The checks run only when the two-compare
- * fast test of sp__top_is_parent fails.
+ * and suspended (live) otherwise. A coroutine stack can also be an array
+ * inside a frame on the thread's stack: S then lies above frames that are
+ * live, which switched_into_frame tells from an unwind by their return
+ * addresses. The checks run only when the two-compare fast test of
+ * sp__top_is_parent fails.
  */
 #include "stack.h"
 
@@ -358,15 +364,16 @@ SP_INLINE bool on_thread_stack(const struct sp__thread *t, uintptr_t x)
 }
 
 /* Find the CFA of the function that called the hook: the word above `sp`
- * that holds its return address `cs`. Bounded, and only on the thread's
- * own stack, whose extent is known. 0 if not found. Reads other frames'
- * memory on purpose, hence no AddressSanitizer here. */
-__attribute__((no_sanitize_address)) static uintptr_t find_cfa(const struct sp__thread *t, uintptr_t cs,
-							       uintptr_t sp)
+ * that holds its return address `cs`, at most `span` bytes above it.
+ * Bounded, and only on the thread's own stack, whose extent is known. 0 if
+ * not found. Reads other frames' memory on purpose, hence no
+ * AddressSanitizer here. */
+__attribute__((no_sanitize_address)) static uintptr_t find_cfa_in(const struct sp__thread *t, uintptr_t cs,
+								  uintptr_t sp, uintptr_t span)
 {
 	if (!on_thread_stack(t, sp))
 		return 0;
-	uintptr_t end = sp + 65536u;
+	uintptr_t end = sp + span;
 	if (end > t->stack_hi || end < sp)
 		end = t->stack_hi;
 	for (const volatile uintptr_t *p = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)(p + 1) <= end; p++)
@@ -375,10 +382,16 @@ __attribute__((no_sanitize_address)) static uintptr_t find_cfa(const struct sp__
 	return 0;
 }
 
+static uintptr_t find_cfa(const struct sp__thread *t, uintptr_t cs, uintptr_t sp)
+{
+	return find_cfa_in(t, cs, sp, 65536u);
+}
+
 /* Is frame `f` dead, seen from code entering at (cs, sp)? -1: cannot tell
- * (stop looking), 0: live (stop), 1: dead. `cfa` is computed on first need. */
+ * (stop looking), 0: live (stop), 1: dead. `cfa` is computed on first need.
+ * `hpc`: see sp__resolve. */
 static int frame_dead(const struct sp__thread *t, const struct sp__frame *f, uintptr_t cs, uintptr_t sp,
-		      uintptr_t *cfa, bool hook)
+		      uintptr_t *cfa, uint32_t hpc)
 {
 	if (f->sp == SP_SP_UNKNOWN)
 		return -1;
@@ -393,13 +406,13 @@ static int frame_dead(const struct sp__thread *t, const struct sp__frame *f, uin
 		bool same;
 		if (!(f->flags & SP_FF_HOOK))
 			same = true;
-		else if (hook)
-			same = f->cs == cs;
+		else if (hpc)
+			same = f->cs == cs && f->hpc != hpc; /* see sp__hpc */
 		else
 			same = f->fnsize == 0 || cs - f->fn < f->fnsize;
 		return same ? 0 : 1;
 	}
-	if (!hook)
+	if (!hpc)
 		return 0;
 	if (*cfa == 0) {
 		*cfa = find_cfa(t, cs, sp);
@@ -409,14 +422,62 @@ static int frame_dead(const struct sp__thread *t, const struct sp__frame *f, uin
 	return f->sp < *cfa ? 1 : 0;
 }
 
-void sp__resolve(struct sp__thread *t, uintptr_t cs, uintptr_t sp, bool hook)
+/* The frames above `keep` look unwound: they all lie below the stack
+ * pointer `sp` of a new enter. Is `sp` rather on another stack, one that
+ * lives inside the frame of the oldest of them, `g` (a coroutine whose
+ * stack is an array local to g, or to a caller of g's below it)? Addresses
+ * alone cannot tell: after an unwind past g, a call made from g's caller
+ * can sit anywhere in the space g's frame had. What tells is g's return
+ * address: a call made after an unwind past g is made from g's caller or
+ * an older frame, whose calls store their return addresses where g's was
+ * (or above it), so g's return address slot is overwritten, or the new
+ * function's own return address is at or above it. On a stack inside
+ * g's frame, g's slot is intact and lies above the new function's return
+ * address (which, for the first function a coroutine runs, is at the top
+ * of the coroutine's stack). So: a switch if g's return address is found
+ * above the new function's CFA (found as in frame_dead; `sp` if not
+ * found) and below the next older frame. A call from g's caller through
+ * the very call site that called g stores the same address, but at or
+ * below the new function's CFA, where the search does not look. And not a
+ * switch if the new function is called from the newest frame that stays,
+ * which is then plainly its caller. Not proof: an unwind past g through
+ * uninstrumented code, followed by calls whose frames leave g's old slot
+ * unwritten, looks the same; it takes all of that to be misread. */
+static bool switched_into_frame(const struct sp__thread *t, uint32_t keep, uintptr_t cs, uintptr_t sp,
+				uintptr_t cfa)
+{
+	const struct sp__frame *g = &t->frames[keep];
+	if (!(g->flags & SP_FF_HOOK) || g->sp >= sp || !on_thread_stack(t, sp) || !on_thread_stack(t, g->sp))
+		return false;
+	if (keep > 0) {
+		const struct sp__frame *p = &t->frames[keep - 1];
+		if ((p->flags & SP_FF_HOOK) && cs - p->fn < p->fnsize)
+			return false;
+	}
+	/* Look for g's return address above the new function's, not from
+	 * g's stack pointer up: g's frame may hold copies of it below its
+	 * slot (AddressSanitizer's frames do). g's frame ends below the next
+	 * older frame's stack pointer, and may hold a large stack: look
+	 * further than for a new call. */
+	if (cfa <= 1)
+		cfa = sp;
+	uintptr_t span = (uintptr_t)1 << 20;
+	if (keep > 0 && t->frames[keep - 1].sp > cfa && t->frames[keep - 1].sp - cfa < span)
+		span = t->frames[keep - 1].sp - cfa;
+	return find_cfa_in(t, g->cs, cfa, span) != 0;
+}
+
+void sp__resolve(struct sp__thread *t, uintptr_t cs, uintptr_t sp, uint32_t hpc)
 {
 	uintptr_t cfa = 0;
 	uint32_t keep = t->depth;
-	while (keep > 0 && frame_dead(t, &t->frames[keep - 1], cs, sp, &cfa, hook) == 1)
+	while (keep > 0 && frame_dead(t, &t->frames[keep - 1], cs, sp, &cfa, hpc) == 1)
 		keep--;
-	if (keep < t->depth)
-		sp__pop_to(t, keep, sp__now(), true);
+	if (keep == t->depth)
+		return;
+	if (hpc && t->stack_hi && switched_into_frame(t, keep, cs, sp, cfa ? cfa : find_cfa(t, cs, sp)))
+		return; /* the frames wait on the stack the program left */
+	sp__pop_to(t, keep, sp__now(), true);
 }
 
 /* An exit of F (fn, return address cs) whose frame is not plainly on top.

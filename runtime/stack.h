@@ -53,7 +53,7 @@ struct sp__frame {
 	uint32_t serial;   /* matches the sp__scope that opened it */
 	uint32_t fnsize;   /* hook frames: function size, 0 if unknown */
 	uint16_t kind, flags;
-	uint32_t pad_;
+	uint32_t hpc;      /* hook frames: sp__hpc() of the enter hook's call */
 };
 
 /* A stored trace: the header area of its block. */
@@ -116,9 +116,10 @@ SP_HIDDEN bool sp__grow_frames(struct sp__thread *t);
 SP_HIDDEN bool sp__grow_buf(struct sp__thread *t, size_t need);
 SP_HIDDEN bool sp__trace_start(struct sp__thread *t);
 SP_HIDDEN void sp__commit(struct sp__thread *t);
-/* Pop frames above live ones: see stack.c. `hook`: cs is the function's
- * return address (else a pc in the caller). */
-SP_HIDDEN void sp__resolve(struct sp__thread *t, uintptr_t cs, uintptr_t sp, bool hook);
+/* Pop frames above live ones: see stack.c. `hpc` != 0: a hook's enter, cs
+ * is the function's return address and hpc sp__hpc() of the hook's; 0: a
+ * manual span, cs is a pc in the caller. */
+SP_HIDDEN void sp__resolve(struct sp__thread *t, uintptr_t cs, uintptr_t sp, uint32_t hpc);
 SP_HIDDEN void sp__exit_slow(struct sp__thread *t, uintptr_t fn, uintptr_t cs, uintptr_t sp, bool tail);
 /* Close the top frame at `now`; `abandoned`: not closed by its own end. */
 SP_HIDDEN void sp__pop(struct sp__thread *t, sp_ticks_t now, bool abandoned);
@@ -156,16 +157,30 @@ SP_HIDDEN void sp__store_fork_child(void);
 SP_HIDDEN void sp__store_atfork_prepare(void);
 SP_HIDDEN void sp__store_atfork_parent(void);
 
+/* A hook frame's `hpc`: the low bits of the address the enter hook returns
+ * to, i.e. which of the program's calls to the hook opened it; never 0. One
+ * activation of a function runs each of its calls to the enter hook at
+ * most once, unless the frame that call opened was abandoned (longjmp,
+ * setcontext, an exception): a frame at the same stack pointer with the
+ * same return address and the same hpc as a new enter is a previous
+ * activation, dead. One with another hpc is a function inlined there,
+ * live: the stack pointer and return address alone cannot tell the two. */
+SP_INLINE uint32_t sp__hpc(uintptr_t pc)
+{
+	return (uint32_t)pc | 1u;
+}
+
 /* Is `top` (the innermost frame) the one a new frame opened at (cs, sp)
  * belongs under? True in the common cases, decided from two comparisons:
  * called from the top frame's function, or in the same activation (an
  * inlined callee shares its caller's sp and return address; a manual span
- * shares its function's sp). Otherwise sp__resolve looks harder. */
-SP_INLINE bool sp__top_is_parent(const struct sp__frame *top, uintptr_t cs, uintptr_t sp)
+ * shares its function's sp). Otherwise sp__resolve looks harder. `hpc`:
+ * sp__hpc() of the enter hook's return address, 0 for a manual span. */
+SP_INLINE bool sp__top_is_parent(const struct sp__frame *top, uintptr_t cs, uintptr_t sp, uint32_t hpc)
 {
 	if (top->sp >= sp && cs - top->fn < top->fnsize)
 		return true;
-	return top->sp == sp && (top->cs == cs || !(top->flags & SP_FF_HOOK));
+	return top->sp == sp && (!(top->flags & SP_FF_HOOK) || (top->cs == cs && top->hpc != hpc));
 }
 
 #endif
