@@ -21,17 +21,17 @@ TMP = tempfile.mkdtemp(prefix="sp-e2e-")
 results = []
 
 
-def run(args, env=None, check=True, cwd=TMP):
+def run(args, env=None, check=True, cwd=TMP, timeout=None):
     e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
     e.update(env or {})
-    p = subprocess.run(args, env=e, cwd=cwd, capture_output=True, text=True)
+    p = subprocess.run(args, env=e, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:
         raise AssertionError(f"{args} exited {p.returncode}: {p.stderr.strip()}")
     return p
 
 
-def sp(*args, check=True):
-    return run([SPANPROF, *args], check=check)
+def sp(*args, check=True, timeout=None):
+    return run([SPANPROF, *args], check=check, timeout=timeout)
 
 
 def sp_json(*args):
@@ -257,6 +257,50 @@ def bad_files_exit_1_with_one_line():
             assert lines[0].startswith("spanprof: ") and name != "missing" or "cannot open" in lines[0], lines[0]
     p = sp("show", "-f", os.path.join(TMP, "dg.out"), "99", check=False)
     eq((p.returncode, p.stderr.strip()), (1, f"spanprof: no trace #99 in {TMP}/dg.out (traces #1..#24)"))
+
+
+# Generous: the point is that a hang fails instead of blocking the suite.
+HANG = 60
+
+
+def one_error_line(p, what):
+    eq(p.returncode, 1, what)
+    lines = p.stderr.splitlines()
+    eq(len(lines), 1, (what, p.stderr))
+    assert lines[0].startswith("spanprof: "), (what, lines[0])
+    return lines[0]
+
+
+@case
+def a_fifo_a_device_or_a_directory_is_refused_at_once():
+    fifo = os.path.join(TMP, "fifo")
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/null", "/dev/zero", TMP):
+        for cmd in (["list"], ["show", "1"], ["pie", "1"], ["top"], ["export"], ["diff", "1", "2"]):
+            line = one_error_line(sp(*cmd, "-f", path, check=False, timeout=HANG), (path, cmd))
+            assert f"{path}: not a regular file" in line, line
+        line = one_error_line(sp("diff", "-f", os.path.join(TMP, "dg.out"), "1", f"{path}:1", check=False,
+                                 timeout=HANG), (path, "diff FILE:SEQ"))
+        assert f"{path}: not a regular file" in line, line
+
+
+@case
+def an_output_fifo_without_reader_is_refused_at_once():
+    f = os.path.join(TMP, "dg.out")
+    fifo = os.path.join(TMP, "out-fifo")
+    os.mkfifo(fifo)
+    for cmd in (["export", "-o", fifo], ["pie", "--svg", fifo, "1"]):
+        line = one_error_line(sp(*cmd, "-f", f, check=False, timeout=HANG), cmd)
+        assert f"cannot write {fifo}: a FIFO with no reader" in line, line
+    # With a reader, a FIFO is a fine output: the export goes through it.
+    reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE, text=True)
+    try:
+        sp("export", "-f", f, "-o", fifo, "1", timeout=HANG)
+        out, _ = reader.communicate(timeout=HANG)
+    finally:
+        reader.kill()
+        reader.wait()
+    eq([t["seq"] for t in json.loads(out)["traces"]], [1], "exported through the FIFO")
 
 
 @case
