@@ -303,6 +303,59 @@ def an_output_fifo_without_reader_is_refused_at_once():
     eq([t["seq"] for t in json.loads(out)["traces"]], [1], "exported through the FIFO")
 
 
+CONTROLS = ["\n", "\r", "\x1b", "\t"]
+QUOTED = {"\n": "\\n", "\r": "\\r", "\x1b": "\\x1b", "\t": "\\t"}
+
+
+def only_spanprof_lines(stderr, c, what):
+    """Every line of stderr is spanprof's, and `c` is in none raw."""
+    assert stderr.endswith("\n"), (what, stderr)
+    lines = stderr[:-1].split("\n")
+    for line in lines:
+        assert line.startswith("spanprof: "), (what, stderr)
+        assert not any(ch < " " or ch == "\x7f" for ch in line), (what, line)
+    assert any(QUOTED[c] in line for line in lines), (what, "value echoed, quoted", stderr)
+
+
+@case
+def control_characters_in_every_variable_stay_in_one_line():
+    plain = run([DATAGRID, "3"]).stdout
+    assert "datagrid: 3 commands" in plain
+    for c in CONTROLS:
+        cases = {
+            "SPANPROF_ENABLED": {"SPANPROF_ENABLED": f"a{c}b"},
+            "SPANPROF_DEBUG": {"SPANPROF_DEBUG": f"a{c}b"},
+            "SPANPROF_MAX_TRACES": {"SPANPROF_MAX_TRACES": f"a{c}b"},
+            "SPANPROF_BUFFER_MB": {"SPANPROF_BUFFER_MB": f"1{c}2"},
+            "SPANPROF_SIGNAL": {"SPANPROF_SIGNAL": f"SIGUSR1{c}x"},
+            "SPANPROF_OUTPUT pattern": {"SPANPROF_OUTPUT": f"out{c}%z"},
+            "SPANPROF_OUTPUT path": {"SPANPROF_OUTPUT": f"/nonexistent{c}dir/x.out", "SPANPROF_ENABLED": "1"},
+            "SPANPROF_TRACE": {"SPANPROF_TRACE": f"navigate_cell@x{c}y"},
+            "unknown variable": {f"SPANPROF_BOGUS{c}X": "1"},
+        }
+        for var in ("SPANPROF_TRACE_CALLS", "SPANPROF_TRACE_ALL", "SPANPROF_EXCLUDE", "SPANPROF_CUMULATIVE",
+                    "SPANPROF_ARGS"):
+            cases[var] = {var: f"fn{c}x@p", "SPANPROF_OUTPUT": ""}
+            # Echoed as they are understood, with SPANPROF_DEBUG.
+            cases[var + " (debug)"] = {var: f"fn{c}x,file:a{c}b.c", "SPANPROF_DEBUG": "1", "SPANPROF_OUTPUT": ""}
+        for what, env in cases.items():
+            p = run([DATAGRID, "3"], env=env, check=False, timeout=HANG)
+            eq(p.returncode, 0, (repr(c), what, p.stderr))
+            eq(p.stdout, plain, (repr(c), what, "the program's output"))
+            only_spanprof_lines(p.stderr, c, (repr(c), what))
+
+
+@case
+def control_characters_in_cli_messages_are_quoted():
+    f = os.path.join(TMP, "dg.out")
+    for c in CONTROLS:
+        for args in (["list", "-f", f"no{c}such"], ["show", "-f", f, f"1{c}2"], [f"li{c}st"],
+                     ["pie", "-f", f, "--zoom", f"a{c}b", "1"]):
+            p = sp(*args, check=False, timeout=HANG)
+            assert p.returncode in (1, 2), (args, p.returncode)
+            only_spanprof_lines(p.stderr, c, args)
+
+
 @case
 def output_errors_are_reported():
     f = os.path.join(TMP, "dg.out")
