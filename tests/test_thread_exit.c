@@ -17,6 +17,12 @@
 
 #include "test_util.h"
 
+#if !defined(__SANITIZE_ADDRESS__) && defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define __SANITIZE_ADDRESS__ 1 /* clang's spelling of it */
+#endif
+#endif
+
 #define THREADS 8000
 #define LIVE 16
 #define WARMUP 1024 /* threads before the first measurement */
@@ -28,25 +34,36 @@ static const char *const names[] = { "exit-open", "exit-done", "cancel-open", "c
 
 struct slot {
 	int i;
+	char id[16];
 	sem_t ready; /* posted when a thread to cancel waits in pause() */
 };
+
+/* The spans, in a function of their own that returns before the thread
+ * leaves: AddressSanitizer poisons the redzones of a frame's locals and
+ * unpoisons them on return, so a frame left by pthread_exit's forced
+ * unwind keeps them poisoned, and ASan's own thread teardown then reports
+ * a false stack-buffer-underflow (google/sanitizers#1399). leaver() below
+ * has no local whose address is taken. */
+static __attribute__((noinline)) void spans(struct slot *s, int mode)
+{
+	snprintf(s->id, sizeof s->id, "%d", s->i);
+	if (mode == EXIT_OPEN || mode == CANCEL_OPEN) {
+		/* Left open: a trace with a child span still open inside. */
+		sp_trace_begin(names[mode], s->id);
+		sp_trace_begin("inner", NULL);
+	} else {
+		SP_TRACE(names[mode], s->id) {
+			SP_SPAN("inner") {
+			}
+		}
+	}
+}
 
 static void *leaver(void *arg)
 {
 	struct slot *s = arg;
 	int mode = s->i % 4;
-	char id[16];
-	snprintf(id, sizeof id, "%d", s->i);
-	if (mode == EXIT_OPEN || mode == CANCEL_OPEN) {
-		/* Left open: a trace with a child span still open inside. */
-		sp_trace_begin(names[mode], id);
-		sp_trace_begin("inner", NULL);
-	} else {
-		SP_TRACE(names[mode], id) {
-			SP_SPAN("inner") {
-			}
-		}
-	}
+	spans(s, mode);
 	if (mode == EXIT_OPEN || mode == EXIT_DONE)
 		pthread_exit(NULL);
 	sem_post(&s->ready);
@@ -103,8 +120,13 @@ Test(thread_exit, eight_thousand_threads_exit_or_are_cancelled)
 	 * 7,000 small traces is well under 8 MB. */
 	cr_assert_leq((vsz1 - vsz0) * page_kb, 8 * 1024, "VSZ grew %ld KB over %d threads", (vsz1 - vsz0) * page_kb,
 		      THREADS - WARMUP);
+#ifndef __SANITIZE_ADDRESS__
+	/* Under AddressSanitizer, freed memory waits in its quarantine (256
+	 * MB), resident: the resident set measures ASan there, not spanprof.
+	 * The address space above still catches a record kept per thread. */
 	cr_assert_leq((rss1 - rss0) * page_kb, 8 * 1024, "RSS grew %ld KB over %d threads", (rss1 - rss0) * page_kb,
 		      THREADS - WARMUP);
+#endif
 
 	sp_snapshot *s = sp_snapshot_take();
 	cr_assert_not_null(s);
