@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SPANPROF, DATAGRID, EXIT_PROG, FORK_PROG, THREADS, PLUGIN, COROUTINES = map(os.path.abspath, sys.argv[1:8])
@@ -293,13 +294,28 @@ def an_output_fifo_without_reader_is_refused_at_once():
         line = one_error_line(sp(*cmd, "-f", f, check=False, timeout=HANG), cmd)
         assert f"cannot write {fifo}: a FIFO with no reader" in line, line
     # With a reader, a FIFO is a fine output: the export goes through it.
-    reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE, text=True)
+    # The reader is in place before the writer starts: opened here (not
+    # blocking, as no writer is there yet) and read by a thread; a writer
+    # end held here until spanprof is done keeps the reads from seeing
+    # end-of-file before spanprof has even opened the FIFO.
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    os.set_blocking(fd, True)
+    hold = os.open(fifo, os.O_WRONLY)
+    chunks = []
+
+    def drain():
+        while data := os.read(fd, 65536):
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
     try:
         sp("export", "-f", f, "-o", fifo, "1", timeout=HANG)
-        out, _ = reader.communicate(timeout=HANG)
     finally:
-        reader.kill()
-        reader.wait()
+        os.close(hold)
+        reader.join(HANG)
+        os.close(fd)
+    out = b"".join(chunks).decode()
     eq([t["seq"] for t in json.loads(out)["traces"]], [1], "exported through the FIFO")
 
 
@@ -319,8 +335,9 @@ def only_spanprof_lines(stderr, c, what):
 
 @case
 def control_characters_in_every_variable_stay_in_one_line():
-    plain = run([DATAGRID, "3"]).stdout
-    assert "datagrid: 3 commands" in plain
+    # The threads sample: threads, spans, and quick, for 76 runs.
+    plain = run([THREADS]).stdout
+    assert "threads: 4 threads x 50 requests" in plain, plain
     for c in CONTROLS:
         cases = {
             "SPANPROF_ENABLED": {"SPANPROF_ENABLED": f"a{c}b"},
@@ -330,7 +347,7 @@ def control_characters_in_every_variable_stay_in_one_line():
             "SPANPROF_SIGNAL": {"SPANPROF_SIGNAL": f"SIGUSR1{c}x"},
             "SPANPROF_OUTPUT pattern": {"SPANPROF_OUTPUT": f"out{c}%z"},
             "SPANPROF_OUTPUT path": {"SPANPROF_OUTPUT": f"/nonexistent{c}dir/x.out", "SPANPROF_ENABLED": "1"},
-            "SPANPROF_TRACE": {"SPANPROF_TRACE": f"navigate_cell@x{c}y"},
+            "SPANPROF_TRACE": {"SPANPROF_TRACE": f"handle@x{c}y", "SPANPROF_OUTPUT": ""},
             "unknown variable": {f"SPANPROF_BOGUS{c}X": "1"},
         }
         for var in ("SPANPROF_TRACE_CALLS", "SPANPROF_TRACE_ALL", "SPANPROF_EXCLUDE", "SPANPROF_CUMULATIVE",
@@ -339,7 +356,7 @@ def control_characters_in_every_variable_stay_in_one_line():
             # Echoed as they are understood, with SPANPROF_DEBUG.
             cases[var + " (debug)"] = {var: f"fn{c}x,file:a{c}b.c", "SPANPROF_DEBUG": "1", "SPANPROF_OUTPUT": ""}
         for what, env in cases.items():
-            p = run([DATAGRID, "3"], env=env, check=False, timeout=HANG)
+            p = run([THREADS], env=env, check=False, timeout=HANG)
             eq(p.returncode, 0, (repr(c), what, p.stderr))
             eq(p.stdout, plain, (repr(c), what, "the program's output"))
             only_spanprof_lines(p.stderr, c, (repr(c), what))
