@@ -20,16 +20,60 @@ struct sp__config sp__cfg = {
 	.buffer_mb = SP_DEFAULT_BUFFER_MB,
 };
 
+/* How many bytes byte `c` takes in a message: control characters are
+ * quoted (\n, \r, \t, \xHH), since messages echo values from the
+ * environment, paths and names, and a newline in one must not start a line
+ * that is not spanprof's, nor an escape sequence drive the terminal. */
+static size_t quoted_len(unsigned char c)
+{
+	if (c == '\n' || c == '\r' || c == '\t')
+		return 2;
+	return c < 0x20 || c == 0x7f ? 4 : 1;
+}
+
+/* Quote the first `len` bytes of `buf` in place, keeping at most `cap`
+ * bytes; returns the new length. Done backwards, from where each byte
+ * lands, which is never before where it was: no second buffer (this runs
+ * in signal handlers, maybe on a small alternate stack). */
+static size_t quote_in_place(char *buf, size_t len, size_t cap)
+{
+	size_t n = 0, out = 0;
+	while (n < len && out + quoted_len((unsigned char)buf[n]) <= cap)
+		out += quoted_len((unsigned char)buf[n++]);
+	size_t w = out;
+	while (n > 0) {
+		unsigned char c = (unsigned char)buf[--n];
+		size_t k = quoted_len(c);
+		w -= k;
+		if (k == 1) {
+			buf[w] = (char)c;
+		} else if (k == 2) {
+			buf[w] = '\\';
+			buf[w + 1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else {
+			buf[w] = '\\';
+			buf[w + 1] = 'x';
+			buf[w + 2] = "0123456789abcdef"[c >> 4];
+			buf[w + 3] = "0123456789abcdef"[c & 15];
+		}
+	}
+	return out;
+}
+
 /* One line on stderr, written with a single write(2) so that lines from
  * several threads do not interleave, and so that it works in a handler. */
 static void vwarn(const char *fmt, va_list ap)
 {
 	char buf[512];
-	int n = snprintf(buf, sizeof buf, "spanprof: ");
-	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+	static const char prefix[] = "spanprof: ";
+	size_t n = sizeof prefix - 1;
+	memcpy(buf, prefix, n);
+	size_t room = sizeof buf - n - 1; /* the newline */
+	int m = vsnprintf(buf + n, room, fmt, ap);
 	if (m < 0)
 		m = 0;
-	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
+	size_t len = (size_t)m < room ? (size_t)m : room - 1;
+	len = n + quote_in_place(buf + n, len, room - 1);
 	buf[len++] = '\n';
 	ssize_t w = write(STDERR_FILENO, buf, len);
 	(void)w;

@@ -155,10 +155,8 @@ int cmd_export(int argc, char **argv)
 		which[n++] = (size_t)i;
 	}
 	FILE *out = stdout;
-	if (outpath && !(out = fopen(outpath, "w"))) {
-		sp_errorf("cannot write %s: %s", outpath, strerror(errno));
+	if (outpath && !(out = cmd_create(outpath)))
 		goto out_free;
-	}
 	if (out == stdout)
 		fmt_big_stdout();
 	rc = fn(out, &d, which, n);

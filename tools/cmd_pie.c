@@ -227,11 +227,9 @@ int cmd_pie(int argc, char **argv)
 		 *t.tr->id ? t.tr->id : "-", node != t.root ? ", zoomed on " : "",
 		 node != t.root && zshown != zoom ? "…" : "", node != t.root ? zshown : "");
 	if (svg) {
-		FILE *f = fopen(svg, "w");
-		if (!f) {
-			sp_errorf("cannot write %s: %s", svg, strerror(errno));
+		FILE *f = cmd_create(svg);
+		if (!f)
 			goto out_pie;
-		}
 		pie_svg(f, &pie, sub);
 		if (fclose(f) != 0) {
 			sp_errorf("cannot write %s: %s", svg, strerror(errno));

@@ -1,9 +1,12 @@
 /* common.c - see common.h. */
 #include "common.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "control.h"
 #include "live.h"
@@ -25,6 +28,30 @@ int cmd_open(const char *path, long pid, struct sp_dump *d)
 	sp_errorf("%s", err);
 	sp_dump_close(d);
 	return 1;
+}
+
+FILE *cmd_create(const char *path)
+{
+	/* O_NONBLOCK so that open(2) on a FIFO nobody reads fails (ENXIO)
+	 * instead of blocking; cleared before writing, so that a slow reader
+	 * is waited for as usual. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0666);
+	if (fd < 0) {
+		if (errno == ENXIO)
+			sp_errorf("cannot write %s: a FIFO with no reader", path);
+		else
+			sp_errorf("cannot write %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	FILE *f = NULL;
+	if (fl != -1 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != -1)
+		f = fdopen(fd, "w");
+	if (!f) {
+		sp_errorf("cannot write %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
 }
 
 int cmd_source_opt(const char *cmd, struct cmd_source *s, int o, const char *arg)

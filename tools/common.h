@@ -2,6 +2,8 @@
 #ifndef SP_CLI_COMMON_H
 #define SP_CLI_COMMON_H
 
+#include <stdio.h>
+
 #include "cli.h"
 #include "dump.h"
 #include "tree.h"
@@ -13,6 +15,12 @@
  * return 1. */
 int cmd_open(const char *path, long pid, struct sp_dump *d);
 void cmd_close(struct sp_dump *d);
+
+/* Open an output file (-o, --svg) for writing, as fopen(path, "w") does,
+ * but without waiting: a FIFO with no reader is an error at once (a FIFO
+ * or a terminal with a reader, /dev/stdout, are fine). NULL after printing
+ * why. */
+FILE *cmd_create(const char *path);
 
 /* A trace by SEQ: its number, or "first", "last", "slowest". Returns its
  * index, or -1 after printing why (exit 1); -2 on a malformed SEQ after a

@@ -95,13 +95,23 @@ static int fail(struct sp_dump *d, char *err, size_t errlen, const char *fmt, ..
 
 static int read_file(struct sp_dump *d, char *err, size_t errlen)
 {
-	int fd = open(d->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	 * writer, for ever. It is refused below with every other non-regular
+	 * file (a device would be read without end, a directory not at all),
+	 * and cleared before reading. */
+	int fd = open(d->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return fail(d, err, errlen, "cannot open: %s", strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return fail(d, err, errlen, "not a regular file");
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+		int e = errno;
+		close(fd);
+		return fail(d, err, errlen, "cannot open: %s", strerror(e));
 	}
 	if (st.st_size == 0) {
 		close(fd);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct fn {
@@ -365,11 +366,22 @@ static void open_module(struct sp_symbolizer *s, struct module *m)
 	m->state = -1;
 	if (m->path[0] != '/')
 		return; /* [vdso], linux-vdso.so.1, or unknown: nothing to read */
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	/* The path comes from the dump: a FIFO planted there must not block
+	 * the open (O_NONBLOCK), and only a regular file is read. */
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		warn(s, "cannot read %s: %s; its functions are shown by address", m->path, strerror(errno));
 		return;
 	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		warn(s, "%s is not a regular file; its functions are shown by address", m->path);
+		close(fd);
+		return;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl != -1)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
 	if (!e || elf_kind(e) != ELF_K_ELF) {
 		warn(s, "%s is not an ELF file; its functions are shown by address", m->path);

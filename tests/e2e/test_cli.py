@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SPANPROF, DATAGRID, EXIT_PROG, FORK_PROG, THREADS, PLUGIN, COROUTINES = map(os.path.abspath, sys.argv[1:8])
@@ -21,17 +22,17 @@ TMP = tempfile.mkdtemp(prefix="sp-e2e-")
 results = []
 
 
-def run(args, env=None, check=True, cwd=TMP):
+def run(args, env=None, check=True, cwd=TMP, timeout=None):
     e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
     e.update(env or {})
-    p = subprocess.run(args, env=e, cwd=cwd, capture_output=True, text=True)
+    p = subprocess.run(args, env=e, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:
         raise AssertionError(f"{args} exited {p.returncode}: {p.stderr.strip()}")
     return p
 
 
-def sp(*args, check=True):
-    return run([SPANPROF, *args], check=check)
+def sp(*args, check=True, timeout=None):
+    return run([SPANPROF, *args], check=check, timeout=timeout)
 
 
 def sp_json(*args):
@@ -257,6 +258,119 @@ def bad_files_exit_1_with_one_line():
             assert lines[0].startswith("spanprof: ") and name != "missing" or "cannot open" in lines[0], lines[0]
     p = sp("show", "-f", os.path.join(TMP, "dg.out"), "99", check=False)
     eq((p.returncode, p.stderr.strip()), (1, f"spanprof: no trace #99 in {TMP}/dg.out (traces #1..#24)"))
+
+
+# Generous: the point is that a hang fails instead of blocking the suite.
+HANG = 60
+
+
+def one_error_line(p, what):
+    eq(p.returncode, 1, what)
+    lines = p.stderr.splitlines()
+    eq(len(lines), 1, (what, p.stderr))
+    assert lines[0].startswith("spanprof: "), (what, lines[0])
+    return lines[0]
+
+
+@case
+def a_fifo_a_device_or_a_directory_is_refused_at_once():
+    fifo = os.path.join(TMP, "fifo")
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/null", "/dev/zero", TMP):
+        for cmd in (["list"], ["show", "1"], ["pie", "1"], ["top"], ["export"], ["diff", "1", "2"]):
+            line = one_error_line(sp(*cmd, "-f", path, check=False, timeout=HANG), (path, cmd))
+            assert f"{path}: not a regular file" in line, line
+        line = one_error_line(sp("diff", "-f", os.path.join(TMP, "dg.out"), "1", f"{path}:1", check=False,
+                                 timeout=HANG), (path, "diff FILE:SEQ"))
+        assert f"{path}: not a regular file" in line, line
+
+
+@case
+def an_output_fifo_without_reader_is_refused_at_once():
+    f = os.path.join(TMP, "dg.out")
+    fifo = os.path.join(TMP, "out-fifo")
+    os.mkfifo(fifo)
+    for cmd in (["export", "-o", fifo], ["pie", "--svg", fifo, "1"]):
+        line = one_error_line(sp(*cmd, "-f", f, check=False, timeout=HANG), cmd)
+        assert f"cannot write {fifo}: a FIFO with no reader" in line, line
+    # With a reader, a FIFO is a fine output: the export goes through it.
+    # The reader is in place before the writer starts: opened here (not
+    # blocking, as no writer is there yet) and read by a thread; a writer
+    # end held here until spanprof is done keeps the reads from seeing
+    # end-of-file before spanprof has even opened the FIFO.
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    os.set_blocking(fd, True)
+    hold = os.open(fifo, os.O_WRONLY)
+    chunks = []
+
+    def drain():
+        while data := os.read(fd, 65536):
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        sp("export", "-f", f, "-o", fifo, "1", timeout=HANG)
+    finally:
+        os.close(hold)
+        reader.join(HANG)
+        os.close(fd)
+    out = b"".join(chunks).decode()
+    eq([t["seq"] for t in json.loads(out)["traces"]], [1], "exported through the FIFO")
+
+
+CONTROLS = ["\n", "\r", "\x1b", "\t"]
+QUOTED = {"\n": "\\n", "\r": "\\r", "\x1b": "\\x1b", "\t": "\\t"}
+
+
+def only_spanprof_lines(stderr, c, what):
+    """Every line of stderr is spanprof's, and `c` is in none raw."""
+    assert stderr.endswith("\n"), (what, stderr)
+    lines = stderr[:-1].split("\n")
+    for line in lines:
+        assert line.startswith("spanprof: "), (what, stderr)
+        assert not any(ch < " " or ch == "\x7f" for ch in line), (what, line)
+    assert any(QUOTED[c] in line for line in lines), (what, "value echoed, quoted", stderr)
+
+
+@case
+def control_characters_in_every_variable_stay_in_one_line():
+    # The threads sample: threads, spans, and quick, for 76 runs.
+    plain = run([THREADS]).stdout
+    assert "threads: 4 threads x 50 requests" in plain, plain
+    for c in CONTROLS:
+        cases = {
+            "SPANPROF_ENABLED": {"SPANPROF_ENABLED": f"a{c}b"},
+            "SPANPROF_DEBUG": {"SPANPROF_DEBUG": f"a{c}b"},
+            "SPANPROF_MAX_TRACES": {"SPANPROF_MAX_TRACES": f"a{c}b"},
+            "SPANPROF_BUFFER_MB": {"SPANPROF_BUFFER_MB": f"1{c}2"},
+            "SPANPROF_SIGNAL": {"SPANPROF_SIGNAL": f"SIGUSR1{c}x"},
+            "SPANPROF_OUTPUT pattern": {"SPANPROF_OUTPUT": f"out{c}%z"},
+            "SPANPROF_OUTPUT path": {"SPANPROF_OUTPUT": f"/nonexistent{c}dir/x.out", "SPANPROF_ENABLED": "1"},
+            "SPANPROF_TRACE": {"SPANPROF_TRACE": f"handle@x{c}y", "SPANPROF_OUTPUT": ""},
+            "unknown variable": {f"SPANPROF_BOGUS{c}X": "1"},
+        }
+        for var in ("SPANPROF_TRACE_CALLS", "SPANPROF_TRACE_ALL", "SPANPROF_EXCLUDE", "SPANPROF_CUMULATIVE",
+                    "SPANPROF_ARGS"):
+            cases[var] = {var: f"fn{c}x@p", "SPANPROF_OUTPUT": ""}
+            # Echoed as they are understood, with SPANPROF_DEBUG.
+            cases[var + " (debug)"] = {var: f"fn{c}x,file:a{c}b.c", "SPANPROF_DEBUG": "1", "SPANPROF_OUTPUT": ""}
+        for what, env in cases.items():
+            p = run([THREADS], env=env, check=False, timeout=HANG)
+            eq(p.returncode, 0, (repr(c), what, p.stderr))
+            eq(p.stdout, plain, (repr(c), what, "the program's output"))
+            only_spanprof_lines(p.stderr, c, (repr(c), what))
+
+
+@case
+def control_characters_in_cli_messages_are_quoted():
+    f = os.path.join(TMP, "dg.out")
+    for c in CONTROLS:
+        for args in (["list", "-f", f"no{c}such"], ["show", "-f", f, f"1{c}2"], [f"li{c}st"],
+                     ["pie", "-f", f, "--zoom", f"a{c}b", "1"]):
+            p = sp(*args, check=False, timeout=HANG)
+            assert p.returncode in (1, 2), (args, p.returncode)
+            only_spanprof_lines(p.stderr, c, args)
 
 
 @case
