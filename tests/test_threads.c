@@ -124,6 +124,13 @@ static void check_whole(const sp_snapshot *s)
 	for (size_t k = 0; k < sp_snapshot_count(s); k++) {
 		const sp_trace_info *t = sp_snapshot_trace(s, k);
 		int me, i;
+		if (!strcmp(t->root->name, "a")) {
+			/* "race" began while recording was off, "a" once it was
+			 * on again: a span outside a trace is a trace of its own */
+			cr_assert_eq(t->root->nchildren, 0);
+			cr_assert_str_eq(t->id, "");
+			continue;
+		}
 		cr_assert_str_eq(t->root->name, "race");
 		cr_assert_eq(sscanf(t->id, "%d:%d", &me, &i), 2, "id %s", t->id);
 		/* "a" is missing when recording was off as it began */
