@@ -298,7 +298,9 @@ SP_API const sp_kv *sp_node_data(const sp_node *node, const char *key);
  * Internals used by the macros above. Not API: do not call.
  */
 
-SP_API extern volatile int sp__on; /* nonzero while recording */
+/* Nonzero while recording. Read and written only with atomic builtins
+ * (relaxed: a plain load on x86 and arm64), since other threads switch it. */
+SP_API extern int sp__on;
 SP_API uint64_t sp__span_begin(struct sp_srcloc *loc);
 SP_API uint64_t sp__cumulative_begin(struct sp_srcloc *loc);
 SP_API uint64_t sp__trace_begin_scope(const char *name, const char *id);
@@ -306,7 +308,7 @@ SP_API void sp__scope_end(uint64_t frame);
 
 /* The check every probe makes: one load and one branch when off. */
 #define SP__PROBE(begin, ...)                                                      \
-	((sp__scope){ __builtin_expect(sp__on != 0, 0) ? begin(__VA_ARGS__) : 0, 1 })
+	((sp__scope){ __builtin_expect(__atomic_load_n(&sp__on, __ATOMIC_RELAXED) != 0, 0) ? begin(__VA_ARGS__) : 0, 1 })
 
 #else /* SPANPROF_DISABLE: the same names, doing nothing */
 

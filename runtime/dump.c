@@ -106,7 +106,7 @@ static void w_section_end(struct writer *w, uint64_t len_at)
 	w_patch64(w, len_at, w_pos(w) - (len_at + 8));
 }
 
-static void write_info(struct writer *w, size_t ntraces, struct sp__trace **v)
+static void write_info(struct writer *w, size_t ntraces, struct sp__trace **v, const struct sp__store_stats *stp)
 {
 	sp_ticks_t tick;
 	uint64_t wall, mono;
@@ -116,8 +116,7 @@ static void write_info(struct writer *w, size_t ntraces, struct sp__trace **v)
 		spans += v[i]->nrec;
 		iters += v[i]->iterations;
 	}
-	struct sp__store_stats st;
-	sp__store_stats(&st);
+	const struct sp__store_stats st = *stp;
 	double per_span = sp_overhead_per_span_ns();
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -156,6 +155,11 @@ static void write_info(struct writer *w, size_t ntraces, struct sp__trace **v)
 	w_u32(w, 0);
 	w_str(w, exe);
 	w_str(w, cmd);
+	/* Added after the strings, where a reader of an earlier version
+	 * does not look (it goes by the section's length). */
+	w_pad8(w);
+	w_u64(w, atomic_load(&sp__g.traces_lost));
+	w_u64(w, st.cleared);
 	w_section_end(w, at);
 }
 
@@ -235,7 +239,7 @@ static void write_trace(struct writer *w, const struct sp__trace *tr)
 	w_section_end(w, at);
 }
 
-static int write_all(int fd, struct sp__trace **v, size_t n)
+static int write_all(int fd, struct sp__trace **v, size_t n, const struct sp__store_stats *st)
 {
 	static struct writer wbuf; /* 64 KiB: not on the stack */
 	static struct sp__lock dump_lock = SP_LOCK_INIT(1u << 4);
@@ -258,7 +262,7 @@ static int write_all(int fd, struct sp__trace **v, size_t n)
 	w_u64(w, (uint64_t)getpid());
 	w_u64(w, 0);
 	w_u64(w, 0);
-	write_info(w, n, v);
+	write_info(w, n, v, st);
 	write_modules(w);
 	write_sites(w);
 	for (size_t i = 0; i < n; i++)
@@ -311,7 +315,8 @@ int sp__dump_write(const char *path)
 	if (!sp__in_control_handler)
 		sp__modules_scan(); /* libraries loaded since the last look */
 	size_t n;
-	struct sp__trace **v = sp__store_grab(&n);
+	struct sp__store_stats st;
+	struct sp__trace **v = sp__store_grab_stats(&n, &st);
 	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) /* left by a crashed run */
 		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -320,7 +325,7 @@ int sp__dump_write(const char *path)
 		sp__store_release(v, n);
 		return -e;
 	}
-	int rc = write_all(fd, v, n);
+	int rc = write_all(fd, v, n, &st);
 	sp__store_release(v, n);
 	if (!rc)
 		rc = seal(fd);

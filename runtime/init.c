@@ -28,7 +28,7 @@ static bool forked; /* this process is a fork child of the one that started */
 
 void sp__update_hooks(void)
 {
-	atomic_store(&sp__g.hooks, sp__on && sp__cfg.any_globs && !atomic_load(&sp__g.exiting));
+	atomic_store(&sp__g.hooks, sp__recording() && sp__cfg.any_globs && !atomic_load(&sp__g.exiting));
 }
 
 static int output_path(const char *pattern, char *out, size_t size)
@@ -109,7 +109,7 @@ void sp__init(void)
 		for (uint32_t i = 0; i < sp__module_count(); i++)
 			sp__module_file_lists((int)i, 0);
 	sp__g.initialized = true;
-	sp__on = sp__cfg.enabled;
+	sp__set_recording(sp__cfg.enabled);
 	sp__update_hooks();
 }
 
@@ -123,13 +123,13 @@ __attribute__((constructor(102))) static void constructor(void)
  */
 SP_API void sp_set_enabled(bool on)
 {
-	sp__on = on;
+	sp__set_recording(on);
 	sp__update_hooks();
 }
 
 SP_API bool sp_enabled(void)
 {
-	return sp__on != 0;
+	return sp__recording();
 }
 
 SP_API void sp_clear(void)

@@ -325,6 +325,10 @@ struct sp__global {
 	atomic_uint_fast64_t traces_lost;   /* could not be stored at all */
 };
 extern SP_HIDDEN struct sp__global sp__g;
+/* sp__on (spanprof.h): switched by any thread, read by all. Relaxed:
+ * nothing else is published through it. */
+SP_INLINE bool sp__recording(void) { return __atomic_load_n(&sp__on, __ATOMIC_RELAXED) != 0; }
+SP_INLINE void sp__set_recording(bool on) { __atomic_store_n(&sp__on, on, __ATOMIC_RELAXED); }
 SP_HIDDEN void sp__update_hooks(void);
 SP_HIDDEN int sp__dump_write(const char *path); /* 0 or -errno */
 SP_HIDDEN void sp__control_init(void);

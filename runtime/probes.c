@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-volatile int sp__on;
+int sp__on;
 
 #define CTX_MAGIC 0x73706378u
 
@@ -146,7 +146,7 @@ SP_API void sp__scope_end(uint64_t frame)
 
 SP_API void sp_trace_begin(const char *name, const char *id)
 {
-	if (!sp__on)
+	if (!sp__recording())
 		return;
 	struct sp__thread *t = thread();
 	if (!t)
@@ -184,7 +184,7 @@ SP_API void sp_trace_end(void)
 SP_API sp_span *sp_current_span(void)
 {
 	struct sp__thread *t = sp__tls;
-	if (!sp__on || !t || !t->depth)
+	if (!sp__recording() || !t || !t->depth)
 		return NULL;
 	uint32_t owner = t->frames[t->depth - 1].owner;
 	return owner == SP_NONE ? NULL : (sp_span *)&t->frames[owner];

@@ -87,10 +87,23 @@ bool sp__grow_buf(struct sp__thread *t, size_t need)
 	return true;
 }
 
+/* Room for a record inside the trace being built. When its root could
+ * not be recorded (no budget to start the trace: counted as a trace
+ * dropped), the trace has no records and none may be added: room freed by
+ * then (a clear, an eviction) would otherwise let the first span inside it
+ * become the root of a trace without its real root, whose records name a
+ * parent that does not exist. */
+SP_COLD static bool grow_for_record(struct sp__thread *t, size_t n)
+{
+	if (t->depth > 1 && t->frames[0].kind == SP_FRAME_PASS)
+		return false;
+	return sp__grow_buf(t, n);
+}
+
 /* Reserve `n` bytes of records (a multiple of 8); returns the slot. */
 SP_INLINE uint32_t reserve(struct sp__thread *t, size_t n)
 {
-	if (SP_UNLIKELY(t->pos + n > t->room) && !sp__grow_buf(t, n))
+	if (SP_UNLIKELY(t->pos + n > t->room) && !grow_for_record(t, n))
 		return SP_NONE;
 	uint32_t slot = (uint32_t)(t->pos / 8u);
 	t->pos += n;

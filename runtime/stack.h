@@ -150,8 +150,10 @@ SP_HIDDEN void sp__trace_put(struct sp__trace *tr); /* drop a reference */
 SP_HIDDEN struct sp__trace **sp__store_grab(size_t *n);
 SP_HIDDEN void sp__store_release(struct sp__trace **v, size_t n);
 struct sp__store_stats {
-	uint64_t committed, evicted, spans, iterations;
+	uint64_t committed, evicted, cleared, spans, iterations;
 };
+/* The same, with the store's counters at that instant. */
+SP_HIDDEN struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st);
 SP_HIDDEN void sp__store_stats(struct sp__store_stats *st);
 SP_HIDDEN void sp__store_fork_child(void);
 SP_HIDDEN void sp__store_atfork_prepare(void);

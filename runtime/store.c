@@ -26,7 +26,7 @@ struct sp__lock sp__store_lock = SP_LOCK_INIT(1u << 3);
 static struct sp__trace **ring;
 static uint32_t cap;
 static uint64_t head, tail; /* free-running: count = head - tail */
-static uint64_t next_seq, evicted;
+static uint64_t next_seq, evicted, cleared; /* stored = next_seq - evicted - cleared */
 static uint64_t spans, iterations; /* in the traces now stored */
 static atomic_size_t used;
 static size_t limit;
@@ -247,6 +247,8 @@ void sp__store_clear(void)
 		if (!sp__lock(&sp__store_lock))
 			return;
 		struct sp__trace *tr = take_oldest();
+		if (tr)
+			cleared++;
 		sp__unlock(&sp__store_lock);
 		if (!tr)
 			return;
@@ -256,7 +258,16 @@ void sp__store_clear(void)
 
 struct sp__trace **sp__store_grab(size_t *n)
 {
+	return sp__store_grab_stats(n, NULL);
+}
+
+/* The counters taken under the same lock as the references, so that they
+ * add up: committed = the traces grabbed + evicted + cleared. */
+struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st)
+{
 	*n = 0;
+	if (st)
+		memset(st, 0, sizeof *st);
 	if (!cap)
 		return NULL;
 	struct sp__trace **v = sp__map((size_t)cap * sizeof *v);
@@ -271,6 +282,13 @@ struct sp__trace **sp__store_grab(size_t *n)
 		v[k] = ring[i % cap];
 		atomic_fetch_add(&v[k]->refs, 1);
 		k++;
+	}
+	if (st) {
+		st->committed = next_seq;
+		st->evicted = evicted;
+		st->cleared = cleared;
+		st->spans = spans;
+		st->iterations = iterations;
 	}
 	sp__unlock(&sp__store_lock);
 	*n = k;
@@ -293,6 +311,7 @@ void sp__store_stats(struct sp__store_stats *st)
 		return;
 	st->committed = next_seq;
 	st->evicted = evicted;
+	st->cleared = cleared;
 	st->spans = spans;
 	st->iterations = iterations;
 	sp__unlock(&sp__store_lock);
@@ -308,7 +327,9 @@ void sp__store_fork_child(void)
 		block_free(tr, tr->size);
 	}
 	head = tail = 0;
-	next_seq = evicted = spans = iterations = 0;
+	next_seq = evicted = cleared = spans = iterations = 0;
+	atomic_store(&sp__g.spans_dropped, 0); /* the parent's losses are its own */
+	atomic_store(&sp__g.traces_lost, 0);
 	struct sp__thread *t = sp__tls;
 	atomic_store(&used, t && !t->dead ? t->bufsize : 0);
 }

@@ -1,12 +1,14 @@
 #!/bin/sh
 # run.sh - install what is missing, build, and run every test twice: in the
-# normal build (build/) and with AddressSanitizer + UBSan (build-asan/).
+# normal build (build/) and with AddressSanitizer + UBSan (build-asan/);
+# then the suites where threads race (threads, stress, control) a third
+# time with ThreadSanitizer (build-tsan/, clang), where any report fails.
 # The last line counts the passed and failed tests (Criterion cases and
-# end-to-end checks) over both builds; the exit status is 0 only if none
-# failed.
+# end-to-end checks) over the three builds; the exit status is 0 only if
+# none failed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-.ci/install-deps valgrind || exit 1  # valgrind: the valgrind-init test
+.ci/install-deps valgrind clang || exit 1  # valgrind-init test; clang: the ThreadSanitizer build
 
 run_build() { # dir, meson options...
 	dir=$1
@@ -19,11 +21,33 @@ run_build() { # dir, meson options...
 	meson test -C "$dir" --print-errorlogs --num-processes 2
 }
 
+# ThreadSanitizer, with clang (installed above), and only the three
+# suites' targets, since the rest of the tree uses GCC-only attributes.
+# b_lundef=false: clang links the TSan runtime into executables only, so
+# the shared libspanprof has its __tsan_* symbols undefined until then.
+# tests/meson.build sets TSAN_OPTIONS (a report fails the test).
+run_tsan() {
+	dir=build-tsan
+	rm -f "$dir/meson-logs/testlog.json"
+	if [ ! -d "$dir" ]; then
+		CC=clang CXX=clang++ meson setup "$dir" -Db_sanitize=thread -Db_lundef=false \
+			-Dbuildtype=debug >/dev/null || return 1
+	fi
+	targets="tests/test_threads tests/test_stress tests/test_control"
+	# shellcheck disable=SC2086
+	ninja -C "$dir" $targets >/dev/null || { ninja -C "$dir" $targets | tail -20; return 1; }
+	# ThreadSanitizer runs them 5-15 times slower: thrice meson's timeouts
+	meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
+		threads stress control
+}
+
 status=0
 run_build build || status=1
 run_build build-asan -Db_sanitize=address,undefined -Dbuildtype=debug || status=1
+run_tsan || status=1
 
-python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY' || status=1
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+	build-tsan/meson-logs/testlog.json <<'PY' || status=1
 import json, os, sys
 passed = failed = 0
 for path in sys.argv[1:]:

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <spanprof.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -94,4 +95,92 @@ Test(threads, a_thread_ending_inside_a_trace_stores_it_closed)
 	assert_shape(t->root, "left-open(x)");
 	cr_assert(t->root->abandoned, "closed by spanprof at thread exit");
 	sp_snapshot_free(s);
+}
+
+/* Eight threads commit while the main thread dumps, snapshots, clears and
+ * switches recording off and on (issue 8, defect 12: the run that
+ * ThreadSanitizer watches in tests/run.sh's build-tsan). Every dump is
+ * written, and every trace a snapshot or the last dump holds is whole. */
+static atomic_int racing;
+
+static void *racer(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	char id[32];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(id, sizeof id, "%d:%d", me, i);
+		SP_TRACE("race", id) {
+			SP_SPAN("a") {
+				sp_span_set_i64(sp_current_span(), "t", me);
+			}
+		}
+	}
+	atomic_fetch_sub(&racing, 1);
+	return NULL;
+}
+
+static void check_whole(const sp_snapshot *s)
+{
+	for (size_t k = 0; k < sp_snapshot_count(s); k++) {
+		const sp_trace_info *t = sp_snapshot_trace(s, k);
+		int me, i;
+		if (!strcmp(t->root->name, "a")) {
+			/* "race" began while recording was off, "a" once it was
+			 * on again: a span outside a trace is a trace of its own */
+			cr_assert_eq(t->root->nchildren, 0);
+			cr_assert_str_eq(t->id, "");
+			continue;
+		}
+		cr_assert_str_eq(t->root->name, "race");
+		cr_assert_eq(sscanf(t->id, "%d:%d", &me, &i), 2, "id %s", t->id);
+		/* "a" is missing when recording was off as it began */
+		cr_assert_leq(t->root->nchildren, 1);
+		const sp_node *a = t->root->first_child;
+		if (a) {
+			cr_assert_str_eq(a->name, "a");
+			/* its value is missing when recording went off before it was set */
+			const sp_kv *v = sp_node_data(a, "t");
+			cr_assert(!v || v->v.i64 == me, "no span from another thread in %s", t->id);
+		}
+	}
+}
+
+static void *toggler(void *arg)
+{
+	(void)arg;
+	for (unsigned n = 0; atomic_load(&racing) > 0; n++)
+		sp_set_enabled(n % 2);
+	return NULL;
+}
+
+Test(threads, dumps_snapshots_clears_and_toggles_race_with_commits)
+{
+	sp_set_enabled(true);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/threads-race-%ld.out", getenv("SP_TEST_TMPDIR"), (long)getpid());
+	pthread_t th[THREADS];
+	atomic_store(&racing, THREADS);
+	for (int i = 0; i < THREADS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, racer, (void *)(intptr_t)i), 0);
+	pthread_t tog;
+	cr_assert_eq(pthread_create(&tog, NULL, toggler, NULL), 0);
+	int rounds = 0;
+	while (atomic_load(&racing) > 0) {
+		cr_assert_eq(sp_dump(path), 0, "dump %d", rounds);
+		sp_snapshot *s = sp_snapshot_take();
+		check_whole(s);
+		sp_snapshot_free(s);
+		if (rounds % 3 == 2)
+			sp_clear();
+		rounds++;
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(tog, NULL);
+	sp_set_enabled(true);
+	cr_assert_eq(sp_dump(path), 0);
+	sp_snapshot *s = sp_snapshot_take();
+	check_whole(s);
+	sp_snapshot_free(s);
+	unlink(path);
 }

@@ -12,7 +12,7 @@
 #include "json.h"
 #include "msg.h"
 
-enum { O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c' };
+enum { O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c', O_COUNTS = 'C' };
 
 const struct cli_opt list_opts[] = {
 	CMD_OPT_FILE,
@@ -22,6 +22,7 @@ const struct cli_opt list_opts[] = {
 	{ 0, "min-ms", "X", "only traces that took at least X ms", O_MIN },
 	{ 0, "limit", "N", "at most N lines (after sorting)", O_LIMIT },
 	{ 0, "json", NULL, "print the traces as a JSON array (without their trees)", O_JSON },
+	{ 0, "counts", NULL, "with --json: an object, {\"counts\": {...}, \"traces\": [...]}", O_COUNTS },
 	{ 0, "color", "WHEN", "auto, always or never (default: auto)", O_COLOR },
 	{ 0 },
 };
@@ -53,11 +54,48 @@ static int by_name(const void *a, const void *b)
 	return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-static void print_json(struct sp_dump *d, const struct row *rows, size_t n)
+/* What became of the traces the program ended: stored (in this dump),
+ * evicted, cleared, or dropped (never stored); the first three add up to
+ * the traces stored since start. */
+static uint64_t traces_ended(const struct sp_dump *d)
+{
+	return d->committed + d->traces_dropped;
+}
+
+static bool any_loss(const struct sp_dump *d)
+{
+	return d->evicted || d->cleared || d->traces_dropped || d->dropped;
+}
+
+static void print_footer(const struct sp_dump *d)
+{
+	printf("%llu traces ended: %zu stored, %llu evicted, %llu cleared, %llu dropped; %llu spans dropped\n",
+	       (unsigned long long)traces_ended(d), d->ntraces, (unsigned long long)d->evicted,
+	       (unsigned long long)d->cleared, (unsigned long long)d->traces_dropped, (unsigned long long)d->dropped);
+}
+
+static void json_counts(struct json *j, const struct sp_dump *d)
+{
+	json_object(j, "counts");
+	json_u64(j, "ended", traces_ended(d));
+	json_u64(j, "stored", d->ntraces);
+	json_u64(j, "committed", d->committed);
+	json_u64(j, "evicted", d->evicted);
+	json_u64(j, "cleared", d->cleared);
+	json_u64(j, "dropped", d->traces_dropped);
+	json_u64(j, "dropped_spans", d->dropped);
+	json_end(j);
+}
+
+static void print_json(struct sp_dump *d, const struct row *rows, size_t n, bool counts)
 {
 	struct json j;
 	json_init(&j, stdout);
-	json_array(&j, NULL);
+	if (counts) {
+		json_object(&j, NULL);
+		json_counts(&j, d);
+	}
+	json_array(&j, counts ? "traces" : NULL);
 	for (size_t i = 0; i < n; i++) {
 		const struct sp_dump_trace *t = &d->traces[rows[i].index];
 		struct sp_tree tree;
@@ -80,6 +118,8 @@ static void print_json(struct sp_dump *d, const struct row *rows, size_t n)
 	}
 	json_newline(&j);
 	json_end(&j);
+	if (counts)
+		json_end(&j);
 	json_newline(&j);
 	json_free(&j);
 }
@@ -90,7 +130,7 @@ int cmd_list(int argc, char **argv)
 	const char *sort = "start", *glob = NULL, *color = "auto";
 	double min_ms = 0;
 	unsigned long long limit = ~0ull;
-	bool json = false;
+	bool json = false, counts = false;
 	struct cli_parser p;
 	cli_init(&p, "list", argc, argv);
 	for (int o; (o = cli_next(&p)) != CLI_END;) {
@@ -98,6 +138,7 @@ int cmd_list(int argc, char **argv)
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
 		case O_JSON: json = true; break;
+		case O_COUNTS: counts = true; break;
 		case O_NAME: glob = p.arg; break;
 		case O_COLOR: color = p.arg; break;
 		case O_SORT:
@@ -150,7 +191,7 @@ int cmd_list(int argc, char **argv)
 	if (n > limit)
 		n = (size_t)limit;
 	if (json) {
-		print_json(&d, rows, n);
+		print_json(&d, rows, n, counts);
 	} else if (d.ntraces == 0) {
 		sp_errorf("no traces in %s; run the program with SPANPROF_ENABLED=1 (see 'spanprof help env')",
 			  d.path);
@@ -176,6 +217,8 @@ int cmd_list(int argc, char **argv)
 		if (n < d.ntraces)
 			printf("(%zu of %zu traces)\n", n, d.ntraces);
 	}
+	if (!json && any_loss(&d))
+		print_footer(&d);
 	free(rows);
 	cmd_close(&d);
 	return 0;

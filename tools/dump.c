@@ -165,6 +165,12 @@ static int read_info(struct sp_dump *d, struct cur *c, char *err, size_t errlen)
 	d->cmdline = str(c);
 	if (c->bad)
 		return fail(d, err, errlen, "INFO section truncated (at byte %zu)", at);
+	/* Counters added later: absent (0) in older dumps. */
+	pad8(c);
+	if (!c->bad && c->end - c->pos >= 16) {
+		d->traces_dropped = U64(c);
+		d->cleared = U64(c);
+	}
 	if (!(d->ticks_per_ns > 1e-6 && d->ticks_per_ns < 1e6))
 		return fail(d, err, errlen, "corrupt: clock rate %g ticks/ns (byte %zu)", d->ticks_per_ns, at + 8);
 	if (!(d->overhead_per_span_ns >= 0 && d->overhead_per_span_ns < 1e9))

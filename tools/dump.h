@@ -53,6 +53,7 @@ struct sp_dump {
 	uint64_t ref_tick, ref_wall_ns, ref_mono_ns;
 	double overhead_per_span_ns, total_overhead_ms;
 	uint64_t spans, iterations, committed, evicted, dropped;
+	uint64_t traces_dropped, cleared; /* 0 in dumps that predate them */
 	uint32_t max_traces, buffer_mb, clock_source;
 	char *program, *cmdline;
 	struct sp_dump_module *modules;

@@ -602,6 +602,32 @@ def a_trace_id_can_be_an_argument():
 
 
 @case
+def every_ended_trace_is_stored_or_counted():
+    # Two threads hold the whole 16 MiB budget with traces they keep open
+    # while a third ends 440 small ones (tests/hooks/budget_prog.c).
+    prog = os.environ["SP_TEST_BUDGET_PROG"]
+    f = os.path.join(TMP, "budget.out")
+    p = run([prog], env={"SPANPROF_OUTPUT": f, "SPANPROF_ENABLED": "1", "SPANPROF_BUFFER_MB": "16"})
+    ended = int(p.stdout.split()[1])
+    eq(ended, 442, "the program's own count")
+    out = sp_json("list", "-f", f, "--counts")
+    c, traces = out["counts"], out["traces"]
+    eq(c["stored"], len(traces), "stored")
+    eq(c["committed"], c["stored"] + c["evicted"] + c["cleared"], "stored since start")
+    eq(c["ended"], ended, "traces ended")
+    eq(c["stored"] + c["evicted"] + c["cleared"] + c["dropped"], ended, "accounted for")
+    big = [t for t in traces if t["name"] == "big"]
+    assert c["dropped_spans"] >= sum(t["dropped_spans"] for t in big) > 0, "the big traces overflowed"
+    eq(sorted(t["seq"] for t in traces), [t["seq"] for t in traces], "oldest first")
+    eq(sp_json("list", "-f", f), traces, "--json alone is the array")
+    text = sp("list", "-f", f).stdout.splitlines()
+    eq(text[-1], f"{ended} traces ended: {c['stored']} stored, {c['evicted']} evicted, "
+       f"{c['cleared']} cleared, {c['dropped']} dropped; {c['dropped_spans']} spans dropped", "footer")
+    clean = os.path.join(TMP, "dg.out")  # nothing lost there: no footer
+    assert "traces ended" not in sp("list", "-f", clean).stdout
+
+
+@case
 def run_sets_the_environment_and_passes_the_status():
     out = os.path.join(TMP, "run.out")
     p = sp("run", "-o", out, "--trace-calls", "navigate_cell", "--", DATAGRID, "3")
