@@ -101,6 +101,7 @@ struct sp__lock {
 SP_HIDDEN bool sp__lock(struct sp__lock *l);
 SP_HIDDEN void sp__unlock(struct sp__lock *l);
 SP_HIDDEN void sp__lock_reset(struct sp__lock *l); /* fork child */
+SP_HIDDEN unsigned sp__locks_held(void); /* by this thread: a mask */
 /* The runtime's locks. Order: site or module before arena; store alone. */
 extern SP_HIDDEN struct sp__lock sp__arena_lock, sp__mod_lock, sp__site_lock, sp__store_lock;
 
@@ -327,8 +328,13 @@ struct sp__global {
 extern SP_HIDDEN struct sp__global sp__g;
 SP_HIDDEN void sp__update_hooks(void);
 SP_HIDDEN int sp__dump_write(const char *path); /* 0 or -errno */
+/* The same for live control: -ECANCELED once the exit dump has started. */
+SP_HIDDEN int sp__dump_write_live(const char *path);
+SP_HIDDEN void sp__dump_quiesce(void);    /* wait for a dump in progress */
+SP_HIDDEN int sp__dump_live(void);        /* SPANPROF_OUTPUT, for live control */
+SP_HIDDEN void sp__dump_fork_child(void);
 SP_HIDDEN void sp__control_init(void);
-extern SP_HIDDEN int sp__in_control_handler; /* dumping from the signal handler */
+SP_HIDDEN void sp__control_fork_child(void);
 SP_HIDDEN void sp__init(void);
 
 #endif
