@@ -32,7 +32,7 @@
  *    started yet, one without the runtime that merely inherited the
  *    variable, or one that took the signal are refused.
  * A handler installed behind the wrappers' back (a raw rt_sigaction
- * system call) is not seen: documented in the README.
+ * system call, sigset, sysv_signal) is not seen: documented in the README.
  *
  * After fork the child gets a pipe and a thread of its own (atfork).
  */
@@ -113,8 +113,8 @@ static void *control_thread(void *arg)
 			/* Rest as long as the dump took (at most 1 s) before
 			 * serving requests that came meanwhile. */
 			uint64_t dt = mono_ns() - t0;
-			if (dt > 1000000000u)
-				dt = 1000000000u;
+			if (dt > 999999999u)
+				dt = 999999999u;
 			struct timespec ts = { 0, (long)dt };
 			if (atomic_load(&ctl.pending))
 				while (nanosleep(&ts, &ts) != 0 && errno == EINTR)

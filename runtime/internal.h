@@ -18,7 +18,8 @@
  *   decode.c    record stream -> tree (also compiled into the CLI)
  *   snapshot.c  the read API
  *   init.c      constructor, exit dump, control API
- *   control.c   live control from outside (SPANPROF_SIGNAL, `spanprof ctl`)
+ *   control.c   live control from outside (SPANPROF_SIGNAL, `spanprof ctl`):
+ *               the handler, the dump thread, the sigaction/signal wrappers
  *
  * Every function here runs inside someone else's program: no exit, no
  * abort, no lock held while a trace is built, and nothing on a hook's path
