@@ -5,8 +5,8 @@
  * it, and a signal the process does not expect kills it. */
 #include "live.h"
 
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
