@@ -8,24 +8,58 @@
  *   4 write the dump to SPANPROF_OUTPUT (as at exit; "%p" is the pid)
  * Only a process allowed to signal this one (same user, or root) can.
  *
- * The handler does only async-signal-safe things: flag stores, our own
- * locks (which give up rather than deadlock if the interrupted thread
- * holds them), mmap, open/write/rename for the dump. The dump made here
- * skips looking for libraries loaded since the last picture
- * (dl_iterate_phdr takes the loader's lock), so a library dlopen'ed after
- * the last trace may show by address.
+ * The handler does only async-signal-safe, constant-time things: flag
+ * stores, the store's clear (our locks, which give up rather than deadlock
+ * if the interrupted thread holds them), and for a dump it sets a pending
+ * flag and writes one byte to a pipe. A thread of ours, "spanprof-ctl"
+ * (started at init with every signal blocked, so no host signal ever runs
+ * on it), reads the pipe and writes the dump. Requests coalesce: one dump
+ * at a time, and any number of requests arriving during it are served by
+ * one more dump after it. Between two dumps the thread rests as long as
+ * the last one took, so a flood of requests takes at most half a CPU and
+ * the host's own threads are never interrupted for more than the handler.
+ *
+ * The handler must be the one in place when a command arrives, or the
+ * command runs the host's handler (or kills it, SIG_DFL). So:
+ *  - if the program already handles the signal at init, live control is
+ *    refused (one `spanprof:` line), the host's handler kept;
+ *  - if the program installs its own handler later (sigaction(2) or
+ *    signal(2), which the runtime wraps), the runtime steps aside: the
+ *    host's handler goes in, and the thread is renamed "spanprof-off";
+ *  - the CLI sends a command only to a process whose control thread is
+ *    named "spanprof-ctl" (/proc/PID/task/TID/comm) and which catches the
+ *    signal (SigCgt in /proc/PID/status): a program whose runtime has not
+ *    started yet, one without the runtime that merely inherited the
+ *    variable, or one that took the signal are refused.
+ * A handler installed behind the wrappers' back (a raw rt_sigaction
+ * system call, sigset, sysv_signal) is not seen: documented in the README.
+ *
+ * After fork the child gets a pipe and a thread of its own (atfork).
  */
 #include "stack.h" /* first: it defines _GNU_SOURCE */
 
 #include "control.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+/* glibc's own entry points, under the names the wrappers below replace. */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+extern __sighandler_t bsd_signal(int sig, __sighandler_t handler);
 
-int sp__in_control_handler;
+static struct {
+	atomic_int sig;     /* the signal, once our handler is in place */
+	atomic_int pending; /* a dump was requested and not yet started */
+	atomic_int off;     /* the host took the signal */
+	int rfd, wfd;       /* the pipe the handler wakes the thread with */
+	pthread_t thread;
+	bool running;
+} ctl = { .rfd = -1, .wfd = -1 };
 
 static void handler(int sig, siginfo_t *si, void *uc)
 {
@@ -43,16 +77,95 @@ static void handler(int sig, siginfo_t *si, void *uc)
 		sp__store_clear();
 		break;
 	case SP_CTL_DUMP:
-		/* sp_dump's own file, as at exit (".PID" in a fork child);
-		 * naming it uses no stdio. */
-		sp__in_control_handler = 1;
-		sp_dump(NULL);
-		sp__in_control_handler = 0;
+		/* One byte per idle-to-pending change: the pipe never fills,
+		 * and a request during a dump is served by the next one. */
+		if (!atomic_exchange(&ctl.pending, 1) && write(ctl.wfd, "", 1) < 0) {
+			/* non-blocking; a full pipe already wakes the thread */
+		}
 		break;
 	default:
 		break; /* a plain kill(1), or an unknown command: ignored */
 	}
 	errno = e;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *control_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		char buf[64];
+		ssize_t r = read(ctl.rfd, buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return NULL;
+		while (atomic_exchange(&ctl.pending, 0)) {
+			uint64_t t0 = mono_ns();
+			if (sp__dump_live() == -ECANCELED)
+				return NULL; /* the exit dump has been written */
+			/* Rest as long as the dump took (at most 1 s) before
+			 * serving requests that came meanwhile. */
+			uint64_t dt = mono_ns() - t0;
+			if (dt > 999999999u)
+				dt = 999999999u;
+			struct timespec ts = { 0, (long)dt };
+			if (atomic_load(&ctl.pending))
+				while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+					;
+		}
+	}
+}
+
+/* The marker the CLI checks (live.c). Set from another thread, it is a
+ * write to /proc/self/task/TID/comm. */
+static void mark(const char *name)
+{
+	if (ctl.running)
+		pthread_setname_np(ctl.thread, name);
+}
+
+/* The pipe and the thread; false (and nothing left) on failure. */
+static bool start_thread(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return false;
+	if (fcntl(p[1], F_SETFL, O_NONBLOCK) != 0) {
+		close(p[0]);
+		close(p[1]);
+		return false;
+	}
+	ctl.rfd = p[0];
+	ctl.wfd = p[1];
+	atomic_store(&ctl.pending, 0);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* inherited by the thread */
+	int rc = pthread_create(&ctl.thread, NULL, control_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		close(p[0]);
+		close(p[1]);
+		ctl.rfd = ctl.wfd = -1;
+		errno = rc;
+		return false;
+	}
+	pthread_detach(ctl.thread);
+	ctl.running = true;
+	mark("spanprof-ctl"); /* before the handler is installed */
+	return true;
+}
+
+static bool is_ours(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == handler;
 }
 
 void sp__control_init(void)
@@ -67,16 +180,76 @@ void sp__control_init(void)
 	}
 	struct sigaction old, sa;
 	memset(&sa, 0, sizeof sa);
-	if (sigaction(sig, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO ? old.sa_sigaction != NULL
-									  : old.sa_handler != SIG_DFL)) {
+	if (__sigaction(sig, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO ? old.sa_sigaction != NULL
+									    : old.sa_handler != SIG_DFL)) {
 		sp__warn("SPANPROF_SIGNAL: the program already handles signal %d; no live control", sig);
+		return;
+	}
+	if (!start_thread()) {
+		sp__warn("SPANPROF_SIGNAL: cannot start the control thread: %s; no live control", strerror(errno));
 		return;
 	}
 	sa.sa_sigaction = handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(sig, &sa, NULL) != 0)
+	atomic_store(&ctl.sig, sig); /* before: the wrappers see our install */
+	if (__sigaction(sig, &sa, NULL) != 0) {
 		sp__warn("SPANPROF_SIGNAL: cannot handle signal %d: %s", sig, strerror(errno));
-	else
-		sp__cfg.control_signal = sig;
+		atomic_store(&ctl.sig, 0);
+		mark("spanprof-off");
+		return;
+	}
+	sp__cfg.control_signal = sig;
+}
+
+void sp__control_fork_child(void)
+{
+	/* The parent's thread did not come along, and its pipe is shared with
+	 * the parent: a pipe and a thread of the child's own. */
+	if (!atomic_load(&ctl.sig) || ctl.rfd < 0)
+		return;
+	close(ctl.rfd);
+	close(ctl.wfd);
+	ctl.rfd = ctl.wfd = -1;
+	ctl.running = false;
+	if (!start_thread()) {
+		atomic_store(&ctl.off, 1); /* no one to serve dumps */
+		return;
+	}
+	if (atomic_load(&ctl.off))
+		mark("spanprof-off");
+}
+
+/* The host installs a handler for the control signal: it wins, and the
+ * CLI is told by the thread's name. Our own handler put back (a host that
+ * saved and restores the old action) turns control on again. */
+static void host_takes(int sig, bool ours_back)
+{
+	if (!atomic_load(&ctl.sig) || sig != atomic_load(&ctl.sig))
+		return;
+	if (ours_back) {
+		if (atomic_exchange(&ctl.off, 0))
+			mark("spanprof-ctl");
+	} else if (!atomic_exchange(&ctl.off, 1)) {
+		mark("spanprof-off");
+	}
+}
+
+/* Wrappers of the two ways a program installs a handler; they only watch
+ * the control signal (and only when live control is on), then call glibc. */
+SP_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (act && !is_ours(act))
+		host_takes(sig, false); /* before: the CLI never sends to it */
+	int rc = __sigaction(sig, act, old);
+	if (act && is_ours(act) && rc == 0)
+		host_takes(sig, true);
+	return rc;
+}
+
+SP_API __sighandler_t signal(int sig, __sighandler_t h)
+{
+	if (h != SIG_ERR)
+		host_takes(sig, false);
+	return bsd_signal(sig, h);
 }

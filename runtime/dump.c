@@ -1,9 +1,17 @@
 /* dump.c - write the store to a file in the format of docs/FORMAT.md.
  *
- * The file is written next to its final name (NAME.tmp.PID), mode 0600,
- * then renamed, so a reader never sees half a dump. Traces are referenced
- * for the duration of the write (store.c), so recording goes on meanwhile.
- * Plain write(2) through a buffer: no stdio, no malloc.
+ * The file is written next to its final name (NAME.tmp.PID.N, N counting
+ * this process's dumps), created with O_EXCL | O_NOFOLLOW, mode 0600, then
+ * renamed, so a reader never sees half a dump. A name that exists already
+ * (a symlink planted there, a crashed run's leftover) is never followed
+ * nor removed: the next N is tried. Traces are referenced for the duration
+ * of the write (store.c), so recording goes on meanwhile. Plain write(2)
+ * through a buffer: no stdio, no malloc.
+ *
+ * One dump at a time per process (the exit dump, sp_dump from any thread,
+ * the live-control thread): the others wait for it. A thread that already
+ * holds one of the runtime's locks (a signal handler that interrupted the
+ * runtime) gets -EBUSY instead of waiting, as the dump may need that lock.
  */
 #include "stack.h"
 
@@ -14,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct writer {
@@ -241,10 +250,7 @@ static void write_trace(struct writer *w, const struct sp__trace *tr)
 
 static int write_all(int fd, struct sp__trace **v, size_t n, const struct sp__store_stats *st)
 {
-	static struct writer wbuf; /* 64 KiB: not on the stack */
-	static struct sp__lock dump_lock = SP_LOCK_INIT(1u << 4);
-	if (!sp__lock(&dump_lock))
-		return -EBUSY;
+	static struct writer wbuf; /* 64 KiB: not on the stack; dump_lock */
 	struct writer *w = &wbuf;
 	w->fd = fd;
 	w->err = 0;
@@ -269,9 +275,7 @@ static int write_all(int fd, struct sp__trace **v, size_t n, const struct sp__st
 		write_trace(w, v[i]);
 	uint64_t end = w_pos(w);
 	w_patch64(w, size_at, end);
-	int err = w->err;
-	sp__unlock(&dump_lock);
-	return err ? -err : 0;
+	return w->err ? -w->err : 0;
 }
 
 /* Checksum the written file (docs/FORMAT.md) and store it at offset 48:
@@ -293,38 +297,86 @@ static int seal(int fd)
 	return 0;
 }
 
-int sp__dump_write(const char *path)
+/* The whole-dump lock: held across naming, writing and renaming. Waits
+ * sleeping (a dump takes milliseconds to seconds), never on the hooks'
+ * path. */
+static atomic_flag dump_busy = ATOMIC_FLAG_INIT;
+static __thread int dump_mine __attribute__((tls_model("initial-exec")));
+static unsigned long dump_count; /* N of the temporary name; dump_lock */
+
+static int dump_lock(void)
 {
-	if (!path || !*path)
-		return -EINVAL;
-	/* NAME.tmp.PID, built by hand: this may run in a signal handler. */
-	char tmp[PATH_MAX];
+	if (dump_mine || sp__locks_held())
+		return -EBUSY;
+	while (atomic_flag_test_and_set_explicit(&dump_busy, memory_order_acquire)) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	dump_mine = 1;
+	return 0;
+}
+
+static void dump_unlock(void)
+{
+	dump_mine = 0;
+	atomic_flag_clear_explicit(&dump_busy, memory_order_release);
+}
+
+void sp__dump_fork_child(void)
+{
+	/* The parent's control thread may have been dumping: not here. */
+	dump_mine = 0;
+	atomic_flag_clear_explicit(&dump_busy, memory_order_relaxed);
+}
+
+void sp__dump_quiesce(void)
+{
+	if (dump_lock() == 0)
+		dump_unlock();
+}
+
+/* Append ".tmp.PID.N" to `path` in `tmp`, by hand: no stdio. */
+static int tmp_name(const char *path, unsigned long n, char *tmp, size_t size)
+{
 	size_t len = strlen(path);
-	if (len + 32 >= sizeof tmp)
+	if (len + 48 >= size)
 		return -ENAMETOOLONG;
 	memcpy(tmp, path, len);
 	memcpy(tmp + len, ".tmp.", 5);
 	len += 5;
-	char digits[24];
-	size_t nd = 0;
-	for (unsigned long v = (unsigned long)getpid(); nd == 0 || v; v /= 10)
-		digits[nd++] = (char)('0' + v % 10);
-	while (nd)
-		tmp[len++] = digits[--nd];
+	unsigned long nums[2] = { (unsigned long)getpid(), n };
+	for (int k = 0; k < 2; k++) {
+		char digits[24];
+		size_t nd = 0;
+		for (unsigned long v = nums[k]; nd == 0 || v; v /= 10)
+			digits[nd++] = (char)('0' + v % 10);
+		if (k)
+			tmp[len++] = '.';
+		while (nd)
+			tmp[len++] = digits[--nd];
+	}
 	tmp[len] = '\0';
-	if (!sp__in_control_handler)
-		sp__modules_scan(); /* libraries loaded since the last look */
+	return 0;
+}
+
+static int write_locked(const char *path)
+{
+	char tmp[PATH_MAX];
+	int fd = -1;
+	for (int tries = 0; fd < 0 && tries < 64; tries++) {
+		int rc = tmp_name(path, dump_count++, tmp, sizeof tmp);
+		if (rc)
+			return rc;
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (fd < 0)
+		return -EEXIST;
+	sp__modules_scan(); /* libraries loaded since the last look */
 	size_t n;
 	struct sp__store_stats st;
 	struct sp__trace **v = sp__store_grab_stats(&n, &st);
-	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) /* left by a crashed run */
-		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		int e = errno;
-		sp__store_release(v, n);
-		return -e;
-	}
 	int rc = write_all(fd, v, n, &st);
 	sp__store_release(v, n);
 	if (!rc)
@@ -334,6 +386,31 @@ int sp__dump_write(const char *path)
 	if (!rc && rename(tmp, path) != 0)
 		rc = -errno;
 	if (rc)
-		unlink(tmp);
+		unlink(tmp); /* ours: created above with O_EXCL */
+	return rc;
+}
+
+int sp__dump_write(const char *path)
+{
+	if (!path || !*path)
+		return -EINVAL;
+	int rc = dump_lock();
+	if (rc)
+		return rc;
+	rc = write_locked(path);
+	dump_unlock();
+	return rc;
+}
+
+int sp__dump_write_live(const char *path)
+{
+	if (!path || !*path)
+		return -EINVAL;
+	int rc = dump_lock();
+	if (rc)
+		return rc;
+	/* Once the exit dump is under way, it is the last word. */
+	rc = atomic_load(&sp__g.exiting) ? -ECANCELED : write_locked(path);
+	dump_unlock();
 	return rc;
 }

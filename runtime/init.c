@@ -40,6 +40,9 @@ static void at_exit(void)
 {
 	atomic_store(&sp__g.exiting, 1);
 	sp__update_hooks(); /* nothing records during the rest of the exit */
+	/* A live dump in progress ends first (no temporary file is left
+	 * behind by a thread killed at exit); none starts after this. */
+	sp__dump_quiesce();
 	struct sp__thread *t = sp__tls;
 	if (t && !t->dead && !t->busy && t->depth) {
 		t->busy = 1;
@@ -57,7 +60,7 @@ static void at_exit(void)
 	if (!rc)
 		rc = sp__dump_write(path);
 	if (rc)
-		sp__warn("cannot write %s: %s", sp__cfg.output, sp_strerror(rc));
+		sp__warn("cannot write %s: %s", rc == -ENAMETOOLONG ? sp__cfg.output : path, sp_strerror(rc));
 }
 
 static void fork_prepare(void)
@@ -89,6 +92,8 @@ static void fork_child(void)
 	sp__g.pid = getpid();
 	sp__thread_fork_child();
 	sp__store_fork_child();
+	sp__dump_fork_child();
+	sp__control_fork_child();
 }
 
 void sp__init(void)
@@ -147,6 +152,15 @@ SP_API int sp_dump(const char *path)
 		path = buf;
 	}
 	return sp__dump_write(path);
+}
+
+/* A dump asked for by live control (control.c's thread): as sp_dump(NULL),
+ * but never once the exit dump has begun. */
+int sp__dump_live(void)
+{
+	char buf[PATH_MAX];
+	int rc = output_path(sp__cfg.output ? sp__cfg.output : SP_DEFAULT_OUTPUT, buf, sizeof buf);
+	return rc ? rc : sp__dump_write_live(buf);
 }
 
 SP_API const char *sp_strerror(int err)

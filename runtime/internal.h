@@ -18,7 +18,8 @@
  *   decode.c    record stream -> tree (also compiled into the CLI)
  *   snapshot.c  the read API
  *   init.c      constructor, exit dump, control API
- *   control.c   live control from outside (SPANPROF_SIGNAL, `spanprof ctl`)
+ *   control.c   live control from outside (SPANPROF_SIGNAL, `spanprof ctl`):
+ *               the handler, the dump thread, the sigaction/signal wrappers
  *
  * Every function here runs inside someone else's program: no exit, no
  * abort, no lock held while a trace is built, and nothing on a hook's path
@@ -101,6 +102,7 @@ struct sp__lock {
 SP_HIDDEN bool sp__lock(struct sp__lock *l);
 SP_HIDDEN void sp__unlock(struct sp__lock *l);
 SP_HIDDEN void sp__lock_reset(struct sp__lock *l); /* fork child */
+SP_HIDDEN unsigned sp__locks_held(void); /* by this thread: a mask */
 /* The runtime's locks. Order: site or module before arena; store alone. */
 extern SP_HIDDEN struct sp__lock sp__arena_lock, sp__mod_lock, sp__site_lock, sp__store_lock;
 
@@ -331,8 +333,13 @@ SP_INLINE bool sp__recording(void) { return __atomic_load_n(&sp__on, __ATOMIC_RE
 SP_INLINE void sp__set_recording(bool on) { __atomic_store_n(&sp__on, on, __ATOMIC_RELAXED); }
 SP_HIDDEN void sp__update_hooks(void);
 SP_HIDDEN int sp__dump_write(const char *path); /* 0 or -errno */
+/* The same for live control: -ECANCELED once the exit dump has started. */
+SP_HIDDEN int sp__dump_write_live(const char *path);
+SP_HIDDEN void sp__dump_quiesce(void);    /* wait for a dump in progress */
+SP_HIDDEN int sp__dump_live(void);        /* SPANPROF_OUTPUT, for live control */
+SP_HIDDEN void sp__dump_fork_child(void);
 SP_HIDDEN void sp__control_init(void);
-extern SP_HIDDEN int sp__in_control_handler; /* dumping from the signal handler */
+SP_HIDDEN void sp__control_fork_child(void);
 SP_HIDDEN void sp__init(void);
 
 #endif

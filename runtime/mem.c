@@ -136,6 +136,11 @@ void sp__unlock(struct sp__lock *l)
 	held &= ~l->bit;
 }
 
+unsigned sp__locks_held(void)
+{
+	return held;
+}
+
 void sp__lock_reset(struct sp__lock *l)
 {
 	atomic_flag_clear_explicit(&l->flag, memory_order_relaxed);

@@ -1,8 +1,11 @@
 /* live.c - see live.h. The signal and the dump's path are read from
  * /proc/PID/environ, so the user names only the process; the command goes
- * as sigqueue(3)'s value. */
+ * as sigqueue(3)'s value. Nothing is sent unless the runtime's handler is
+ * in place (ready()): the variable alone says nothing, as children inherit
+ * it, and a signal the process does not expect kills it. */
 #include "live.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -85,6 +88,88 @@ static bool changed(const char *path, bool had, const struct stat *before)
 	       now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
 }
 
+/* Is `sig` in the mask `field` ("SigCgt:", "ShdPnd:") of /proc/PID/status? */
+static bool status_has(long pid, const char *field, int sig)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%ld/status", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool yes = false;
+	size_t len = strlen(field);
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, field, len)) {
+			unsigned long long mask = strtoull(line + len, NULL, 16);
+			yes = sig >= 1 && sig <= 64 && (mask >> (sig - 1) & 1);
+			break;
+		}
+	fclose(f);
+	return yes;
+}
+
+/* A signal below SIGRTMIN sent while the same one is still pending is
+ * merged with it: one command would be lost. Wait (10 s at most) until the
+ * process has taken the previous one. */
+static bool wait_delivered(long pid, int sig)
+{
+	for (int i = 0; i < 1000 && status_has(pid, "ShdPnd:", sig); i++) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	return !status_has(pid, "ShdPnd:", sig);
+}
+
+/* The state of the runtime's control thread (runtime/control.c), by its
+ * name: 1 "spanprof-ctl" (serving), -1 "spanprof-off" (the program took
+ * the signal), 0 none (no runtime, or not started yet). */
+static int control_thread(long pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	int state = 0;
+	for (struct dirent *e; !state && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char comm[PATH_MAX], name[32] = "";
+		snprintf(comm, sizeof comm, "%s/%s/comm", path, e->d_name);
+		int fd = open(comm, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, name, sizeof name - 1);
+		close(fd);
+		name[n > 0 ? n : 0] = '\0';
+		if (!strcmp(name, "spanprof-ctl\n"))
+			state = 1;
+		else if (!strcmp(name, "spanprof-off\n"))
+			state = -1;
+	}
+	closedir(d);
+	return state;
+}
+
+/* 0 when the runtime of `pid` is listening to `sig`; else 1 after saying
+ * why nothing is sent. */
+static int ready(long pid, int sig, const char *signame)
+{
+	int state = control_thread(pid);
+	if (state < 0) {
+		sp_errorf("process %ld handles %s itself, so spanprof's live control is off; nothing sent", pid,
+			  signame);
+		return 1;
+	}
+	if (state == 0 || !status_has(pid, "SigCgt:", sig)) {
+		sp_errorf("process %ld has no spanprof runtime listening to %s (not linked with spanprof, or "
+			  "not started yet); nothing sent",
+			  pid, signame);
+		return 1;
+	}
+	return 0;
+}
+
 int live_pid(const char *cmd, const char *s, long *pid)
 {
 	char *end;
@@ -110,6 +195,8 @@ int live_command(long pid, int cmd, char *path, size_t size)
 			  pid);
 		return 1;
 	}
+	if (ready(pid, sig, sv))
+		return 1;
 	char alt[PATH_MAX * 2];
 	struct stat before[2];
 	bool had[2] = { false, false };
@@ -119,8 +206,17 @@ int live_command(long pid, int cmd, char *path, size_t size)
 		had[1] = alt[0] && stat(alt, &before[1]) == 0;
 	}
 	union sigval val = { .sival_int = cmd };
+	if (!wait_delivered(pid, sig)) {
+		sp_errorf("process %ld has not taken the previous command for 10 s; nothing sent", pid);
+		return 1;
+	}
 	if (sigqueue((pid_t)pid, sig, val) != 0) {
 		sp_errorf("cannot signal process %ld: %s", pid, strerror(errno));
+		return 1;
+	}
+	/* Taken before we return: a command sent next is not merged. */
+	if (!wait_delivered(pid, sig)) {
+		sp_errorf("process %ld has not taken the command within 10 s", pid);
 		return 1;
 	}
 	if (cmd != SP_CTL_DUMP)

@@ -73,7 +73,9 @@ const struct cli_cmd cli_cmds[] = {
 	{ "ctl", cmd_ctl, "Control a running program: enable, disable, clear, dump.",
 	  "PID enable|disable|clear|dump",
 	  "The program must run with SPANPROF_SIGNAL set (e.g. SIGUSR2): spanprof reads it\n"
-	  "from /proc/PID/environ and sends the command with sigqueue(3). 'dump' writes\n"
+	  "from /proc/PID/environ and sends the command with sigqueue(3), only if the\n"
+	  "program's runtime is listening (its spanprof-ctl thread is there and the\n"
+	  "signal is caught); else nothing is sent and the status is 1. 'dump' writes\n"
 	  "the program's SPANPROF_OUTPUT file and waits for it (up to 10 s).",
 	  ctl_opts, false },
 	{ "help", cmd_help, "Show help for a command, or the environment variables (help env).", "[CMD|env]", "",

@@ -2,6 +2,7 @@
 """test_cli.py - the spanprof CLI on dumps from real programs, end to end.
 
 usage: test_cli.py SPANPROF DATAGRID EXIT_PROG FORK_PROG THREADS PLUGIN_HOST COROUTINES
+                   CTL_PROG CTL_LATE LIB_A
 Prints TAP. Each check runs the programs under the profiler with the
 environment a user would set, then asserts on the structure of what the
 CLI prints (names, shape, counts, data) - not just on exit statuses.
@@ -17,7 +18,8 @@ import tempfile
 import threading
 import time
 
-SPANPROF, DATAGRID, EXIT_PROG, FORK_PROG, THREADS, PLUGIN, COROUTINES = map(os.path.abspath, sys.argv[1:8])
+SPANPROF, DATAGRID, EXIT_PROG, FORK_PROG, THREADS, PLUGIN, COROUTINES, CTL_PROG, CTL_LATE, LIB_A = map(
+    os.path.abspath, sys.argv[1:11])
 TMP = tempfile.mkdtemp(prefix="sp-e2e-")
 results = []
 
@@ -440,6 +442,142 @@ def live_control_of_a_running_program():
     eq(sp("list", "-p", "abc", check=False).returncode, 2)
 
 
+def live_env(**kw):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
+    e.update(kw)
+    return e
+
+
+def refused(pid, cmd="clear"):
+    """`ctl PID cmd` sends nothing: exit 1 and one line saying why."""
+    p = sp("ctl", str(pid), cmd, check=False)
+    eq(p.returncode, 1, f"ctl {cmd} exit status ({p.stdout.strip()})")
+    eq(p.stdout, "", "ctl printed")
+    lines = p.stderr.splitlines()
+    eq(len(lines), 1, f"ctl's message {lines}")
+    assert "nothing sent" in lines[0], lines[0]
+    return lines[0]
+
+
+def alive_until_sigterm(prog):
+    """prog was not killed by anything sent before: a SIGTERM sent now is
+    what ends it (an earlier SIGUSR1/2 would be delivered first)."""
+    assert prog.poll() is None, f"died: {prog.returncode}"
+    prog.terminate()
+    eq(prog.wait(), -signal.SIGTERM, "end of the process")
+
+
+@case
+def the_exit_dump_is_written_while_dump_requests_arrive():
+    for i in range(3):
+        out = os.path.join(TMP, f"ed{i}.out")
+        # A host starved by the requests never gets to exit: the timeout.
+        p = subprocess.run([CTL_PROG, "exitrace", "20000"], capture_output=True, text=True, timeout=100,
+                           env=live_env(SPANPROF_OUTPUT=out, SPANPROF_ENABLED="1", SPANPROF_SIGNAL="SIGUSR2",
+                                        SPANPROF_MAX_TRACES="20000"))
+        eq(p.returncode, 0, "exit status")
+        eq(p.stderr, "", "the program's stderr")
+        traces = sp_json("list", "-f", out)
+        eq(len(traces), 20000, "traces in the exit dump")
+        eq({t["name"] for t in traces}, {"req"})
+        eq(sorted(os.listdir(TMP)).count(f"ed{i}.out"), 1)
+        assert not [f for f in os.listdir(TMP) if f.startswith(f"ed{i}.out.tmp")], os.listdir(TMP)
+
+
+@case
+def a_flood_of_dump_requests_does_not_starve_the_host():
+    out = os.path.join(TMP, "flood.out")
+    p = subprocess.run([CTL_PROG, "flood", "5000", "300"], capture_output=True, text=True, timeout=100,
+                       env=live_env(SPANPROF_OUTPUT=out, SPANPROF_ENABLED="1", SPANPROF_SIGNAL="SIGUSR2",
+                                    SPANPROF_MAX_TRACES="5000"))
+    lines = p.stdout.splitlines()
+    assert lines and lines[0].startswith("base "), (p.stdout, p.stderr)
+    _, base, _, flood, *starved = lines[0].split()
+    assert not starved, f"the host's thread did 4x its work's CPU and stopped: {lines[0]}"
+    # CPU time of the host's own thread for the same work, alone and under
+    # the flood: a dump made in its signal handler would be counted here.
+    assert int(flood) <= 2 * int(base), lines[0]
+    eq(lines[1:], ["dumped"], "a requested dump was written")
+    eq(p.returncode, 0)
+    traces = sp_json("list", "-f", out)
+    eq(len(traces), 5000, "traces in a requested dump")
+    eq({t["name"] for t in traces} - {"work"}, {"req"})
+
+
+@case
+def ctl_refuses_a_process_without_the_runtime():
+    prog = subprocess.Popen(["sleep", "60"], env=live_env(SPANPROF_SIGNAL="SIGUSR1"))
+    try:
+        msg = refused(prog.pid, "clear")
+        assert "spanprof" in msg and str(prog.pid) in msg, msg
+        refused(prog.pid, "dump")
+        eq(sp("list", "-p", str(prog.pid), check=False).returncode, 1, "list -p")
+        alive_until_sigterm(prog)
+    finally:
+        prog.kill()
+        prog.wait()
+
+
+@case
+def ctl_refuses_a_program_that_took_the_signal_itself():
+    for how in ("sigaction", "signal"):
+        out = os.path.join(TMP, f"own-{how}.out")
+        prog = subprocess.Popen([CTL_PROG, "own", how], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                env=live_env(SPANPROF_SIGNAL="SIGUSR2", SPANPROF_OUTPUT=out))
+        try:
+            eq(prog.stdout.readline(), "ready\n", how)
+            refused(prog.pid, "dump")
+            refused(prog.pid, "disable")
+            assert not os.path.exists(out), out
+            # The host's handler is the one in place, and works.
+            os.kill(prog.pid, signal.SIGUSR2)
+            eq(prog.stdout.readline(), "handled\n", f"{how}: the host's handler")
+            prog.stdin.close()
+            eq(prog.wait(), 0, how)
+        finally:
+            prog.kill()
+            prog.wait()
+
+
+@case
+def ctl_refuses_a_program_whose_runtime_is_not_started_yet():
+    out = os.path.join(TMP, "late.out")
+    prog = subprocess.Popen([CTL_LATE, LIB_A], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env=live_env(SPANPROF_SIGNAL="SIGUSR2", SPANPROF_OUTPUT=out))
+    try:
+        eq(prog.stdout.readline(), "waiting\n")
+        refused(prog.pid, "dump")
+        assert not os.path.exists(out)
+        prog.stdin.write("load\n")
+        prog.stdin.flush()
+        eq(prog.stdout.readline(), "loaded\n")
+        # The runtime is there now: the same command is served.
+        eq(sp("ctl", str(prog.pid), "dump").stdout.strip(), out)
+        eq(sp_json("list", "-f", out), [], "nothing recorded")
+        prog.stdin.close()
+        eq(prog.wait(), 0)
+    finally:
+        prog.kill()
+        prog.wait()
+
+
+@case
+def a_100us_timer_opens_spans_while_main_dumps_and_clears():
+    base = os.path.join(TMP, "tick.out")
+    run([CTL_PROG, "timer", base, "200"], env={"SPANPROF_ENABLED": "1"})
+    ticks = 0
+    for i in range(200):
+        traces = sp_json("list", "-f", f"{base}.{i}")
+        names = [t["name"] for t in traces]
+        assert set(names) <= {"work", "tick"}, names
+        ticks += names.count("tick")
+        for t in traces:
+            tree = sp_json("show", "-f", f"{base}.{i}", str(t["seq"]))
+            assert tree["root"]["name"] == t["name"], tree
+            assert all(n["name"] == "tick" for n in nodes(tree["root"]) if n is not tree["root"]), tree
+    assert ticks > 0, "the timer's spans were recorded"
+
+
 def export_json(f):
     return json.loads(sp("export", "-f", f, "--format", "json").stdout)
 
@@ -642,6 +780,9 @@ def run_sets_the_environment_and_passes_the_status():
     eq(p.returncode, 127)
 
 
+# SP_E2E_ONLY=WORD runs only the checks whose name has WORD (while iterating).
+if os.environ.get("SP_E2E_ONLY"):
+    results = [fn for fn in results if os.environ["SP_E2E_ONLY"] in fn.__name__]
 print(f"1..{len(results)}")
 failed = 0
 for i, fn in enumerate(results, 1):
