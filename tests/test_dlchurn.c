@@ -9,10 +9,13 @@
  *   dlchurn-off    nothing set:                    memory flat
  *   dlchurn-calls  SPANPROF_TRACE_CALLS=plug_fn:   memory flat, traces named
  *   dlchurn-names  SPANPROF_TRACE_ALL=plug_fn:     every one of 5,000 loads named
+ *   dlchurn-files  SPANPROF_TRACE_ALL=plug_fn:     4,300 distinct files loaded and
+ *                  unloaded, none called, then the plugin: still named
  */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <spanprof.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,4 +98,32 @@ Test(churn, every_load_named)
 	for (int i = 0; i < 5000; i++)
 		cr_assert_eq(cycle(), 8);
 	assert_named(5000, 5000);
+}
+
+/* Files whose functions were never seen leave nothing that a dump needs:
+ * their module entries go to the next files. (A symlink per file: the
+ * loader loads each name as its own object. A dlclose of the program's
+ * own handle, while one is open, has the runtime take a picture of the
+ * loaded objects, this one included.) */
+Test(churn, many_files)
+{
+	const char *plug = getenv("SP_TEST_CHURN_PLUG");
+	cr_assert_not_null(plug);
+	char dir[] = "/tmp/sp_dlchurn_XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	enum { NFILES = 4300 };
+	char path[PATH_MAX];
+	for (int i = 0; i < NFILES; i++) {
+		snprintf(path, sizeof path, "%s/f%d.so", dir, i);
+		cr_assert_eq(symlink(plug, path), 0);
+		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		cr_assert_not_null(h, "dlopen %s: %s", path, dlerror());
+		void *self = dlopen(NULL, RTLD_NOW);
+		cr_assert_eq(dlclose(self), 0);
+		cr_assert_eq(dlclose(h), 0);
+		unlink(path);
+	}
+	rmdir(dir);
+	cr_assert_eq(cycle(), 8);
+	assert_named(1, 1);
 }
