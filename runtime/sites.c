@@ -233,7 +233,7 @@ void sp__cache_flush(void)
 	if (!sp__lock(&sp__site_lock))
 		return;
 	struct sp__ctable *t = atomic_load(&sp__ctab);
-	if (t != EMPTY_TABLE) {
+	if (t != EMPTY_TABLE && t->used > tombs) { /* some entry is live (none if the hooks never ran) */
 		for (uint32_t i = 0; i <= t->mask; i++) {
 			uintptr_t k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed);
 			if (!k || k == TOMB)
