@@ -11,11 +11,18 @@
  *   dlchurn-names  SPANPROF_TRACE_ALL=plug_fn:     every one of 5,000 loads named
  *   dlchurn-files  SPANPROF_TRACE_ALL=plug_fn:     4,300 distinct files loaded and
  *                  unloaded, none called, then the plugin: still named
+ *   dlchurn-threads  SPANPROF_TRACE_ALL=plug_fn,liba_work: a thread calls a
+ *                  library that stays loaded while the plugin churns: every
+ *                  trace of both named right (the hooks read the decision
+ *                  cache while each dlclose changes it)
  */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <spanprof.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,4 +133,62 @@ Test(churn, many_files)
 	rmdir(dir);
 	cr_assert_eq(cycle(), 8);
 	assert_named(1, 1);
+}
+
+enum { THREAD_CALLS = 20000, CHURN_CYCLES = 2000 };
+
+static atomic_int cycles_done;
+
+/* Ten calls per churn cycle done, so that the calls run all along the
+ * churn, whatever the scheduling; THREAD_CALLS in all. */
+static void *lib_caller(void *arg)
+{
+	int (*work)(int) = (int (*)(int))arg;
+	for (int calls = 0; calls < THREAD_CALLS;) {
+		if (calls >= atomic_load(&cycles_done) * (THREAD_CALLS / CHURN_CYCLES)) {
+			sched_yield();
+			continue;
+		}
+		if (work(1) != 202)
+			return (void *)1;
+		calls++;
+	}
+	return NULL;
+}
+
+Test(churn, concurrent_calls)
+{
+	const char *liba = getenv("SP_TEST_LIB_A");
+	cr_assert_not_null(liba);
+	void *h = dlopen(liba, RTLD_NOW | RTLD_LOCAL);
+	cr_assert_not_null(h, "dlopen %s: %s", liba, dlerror());
+	void *work = dlsym(h, "liba_work");
+	cr_assert_not_null(work);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, lib_caller, work), 0);
+	for (int i = 0; i < CHURN_CYCLES; i++) {
+		cr_assert_eq(cycle(), 8);
+		atomic_store(&cycles_done, i + 1);
+	}
+	void *ret;
+	cr_assert_eq(pthread_join(th, &ret), 0);
+	cr_assert_null(ret);
+	sp_snapshot *s = sp_snapshot_take();
+	size_t n = sp_snapshot_count(s), plug = 0, lib = 0;
+	for (size_t i = 0; i < n; i++) {
+		const sp_trace_info *t = sp_snapshot_trace(s, i);
+		const char *name = t->root && t->root->name ? t->root->name : "(null)";
+		const char *mod = t->root && t->root->module ? t->root->module : "(null)";
+		if (!strcmp(name, "plug_fn") && strstr(mod, "churn_plug"))
+			plug++;
+		else if (!strcmp(name, "liba_work") && strstr(mod, "lib_a"))
+			lib++;
+		else
+			cr_assert_fail("trace %zu: %s in %s", i, name, mod);
+		cr_assert_null(t->root->first_child, "trace %zu: %s alone", i, name);
+	}
+	sp_snapshot_free(s);
+	cr_assert_eq(plug, CHURN_CYCLES);
+	cr_assert_eq(lib, THREAD_CALLS);
+	dlclose(h);
 }
