@@ -207,7 +207,7 @@ static void write_sites(struct writer *w)
 		w_bytes(w, "\0\0", 3);
 		if (s->kind == SP_SITE_FUNC) {
 			w_u32(w, m ? s->module : UINT32_MAX);
-			w_u64(w, m ? s->addr - m->bias : s->addr);
+			w_u64(w, m ? s->offset : s->addr);
 			w_u64(w, s->addr);
 			w_u32(w, s->size);
 			w_u32(w, 0);

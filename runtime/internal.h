@@ -193,8 +193,9 @@ struct sp__sym {
 
 struct sp__module {
 	const char *path;
-	uintptr_t bias, start, end;
-	uint32_t flags;
+	uintptr_t bias, start, end; /* of its latest load */
+	uint32_t flags; /* written with release, read with acquire (modules.c) */
+	_Atomic uint32_t sites; /* function sites that name it: kept while > 0 */
 	uint8_t build_id_len;
 	uint8_t build_id[64];
 	/* symbol table, loaded on first need */
@@ -203,6 +204,8 @@ struct sp__module {
 	size_t nsyms;
 	const char *strtab;
 	size_t strtab_len;
+	const void *file_map; /* the file's mapping, which strtab points into */
+	size_t file_len;
 	/* functions defined in source files named by file: patterns */
 	int files_state;
 	uintptr_t *file_fns; /* sorted offsets of matching function entries */
@@ -242,7 +245,8 @@ enum sp__site_kind { SP_SITE_FUNC = 1, SP_SITE_PROBE = 2, SP_SITE_NAME = 3 };
 struct sp__site {
 	uint8_t kind;
 	uint32_t module;  /* FUNC */
-	uintptr_t addr;   /* FUNC */
+	uintptr_t addr;   /* FUNC: its address at the latest load */
+	uintptr_t offset; /* FUNC: its offset in the module's file (what the dump names) */
 	uint32_t size;    /* FUNC */
 	const char *name; /* FUNC: symbol (may be NULL); PROBE, NAME: the name */
 	const struct sp_srcloc *loc; /* PROBE */
@@ -277,8 +281,10 @@ struct sp__ctable {
 
 extern SP_HIDDEN struct sp__ctable *_Atomic sp__ctab;
 
-/* The cache entry of function `fn`, or NULL when it was never seen.
- * Entries never change once published, and tables are never freed. */
+/* The cache entry of function `fn`, or NULL when it was never seen (or
+ * when a concurrent change hid it: the caller then decides again, under
+ * the lock, which finds it). An entry's value never changes while its
+ * function is loaded, and a table is never unmapped (sites.c). */
 SP_INLINE const struct sp__centry *sp__cache_find(uintptr_t fn)
 {
 	struct sp__ctable *tab = atomic_load_explicit(&sp__ctab, memory_order_acquire);

@@ -2,9 +2,17 @@
  *
  * A module is one loaded ELF object: its path, its load bias (runtime
  * address - address in the file, dlpi_addr), the address range it covers
- * and its GNU build-id, read from the loaded image. The list only grows:
- * a library that is dlclose'd keeps its entry, flagged unloaded, so that the
- * sites recorded in it still name the right file in the dump.
+ * and its GNU build-id, read from the loaded image.
+ *
+ * A library that is dlclose'd keeps its entry, flagged unloaded: the sites
+ * recorded in it name it (path and build-id, for the dump; their offsets
+ * are their own, sites.c), and its symbol table holds their names. When
+ * the same file is loaded again (same path, build-id and size, at any
+ * address) it takes that entry back, so a program that loads and unloads a
+ * plugin in a loop uses one entry, one symbol table and one set of sites.
+ * An unloaded entry that no site names (a library none of whose functions
+ * was seen) is given to the next new library. The table is then full only
+ * with SP_MAX_MODULES distinct files seen by the hooks.
  *
  * Symbol names come from the module file's .symtab (else .dynsym), read
  * with a small ELF64 parser over a read-only mapping of the file, on first
@@ -69,8 +77,34 @@ static void read_build_id(struct dl_phdr_info *info, struct sp__module *m)
 
 struct scan_state {
 	char exe[PATH_MAX];
+	char path[PATH_MAX];
 	uint8_t seen[SP_MAX_MODULES];
 };
+
+static uint32_t mod_flags(const struct sp__module *m)
+{
+	return __atomic_load_n(&m->flags, __ATOMIC_ACQUIRE);
+}
+
+/* A path string for a module: the one an entry already has, if any (the
+ * arena is never freed, and a plugin is reloaded from one path). */
+static const char *intern_path(const char *path, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (mods[i].path && !strcmp(mods[i].path, path))
+			return mods[i].path;
+	const char *p = sp__arena_strdup(path);
+	return p ? p : "";
+}
+
+/* Give back what an unloaded entry that no site names still holds. */
+static void release_entry(struct sp__module *m)
+{
+	if (m->sym_state == 1) {
+		munmap((void *)m->file_map, m->file_len);
+		sp__unmap((void *)m->syms, m->nsyms * sizeof *m->syms);
+	}
+}
 
 static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -93,34 +127,66 @@ static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
 	uint32_t n = atomic_load(&nmods);
 	for (uint32_t i = 0; i < n; i++) {
 		struct sp__module *m = &mods[i];
-		if (!(m->flags & SP_MOD_UNLOADED) && m->bias == info->dlpi_addr && m->start == lo && m->end == hi) {
+		if (!(mod_flags(m) & SP_MOD_UNLOADED) && m->bias == info->dlpi_addr && m->start == lo && m->end == hi) {
 			st->seen[i] = 1;
 			return 0;
 		}
 	}
-	if (n >= SP_MAX_MODULES)
-		return 1;
-	struct sp__module *m = &mods[n];
-	memset(m, 0, sizeof *m);
-	m->bias = info->dlpi_addr;
-	m->start = lo;
-	m->end = hi;
+	const char *path;
 	if (main_prog) {
-		m->flags |= SP_MOD_MAIN;
-		m->path = sp__arena_strdup(st->exe);
+		path = st->exe;
 	} else if (info->dlpi_name[0] != '/' && strchr(info->dlpi_name, '/')) {
 		/* dlopen'ed with a relative path: resolve it now, while the
 		 * working directory is still the one it was loaded from. */
-		char real[PATH_MAX];
-		m->path = sp__arena_strdup(realpath(info->dlpi_name, real) ? real : info->dlpi_name);
+		path = realpath(info->dlpi_name, st->path) ? st->path : info->dlpi_name;
 	} else {
-		m->path = sp__arena_strdup(info->dlpi_name);
+		path = info->dlpi_name;
 	}
-	if (!m->path)
-		m->path = "";
-	read_build_id(info, m);
-	st->seen[n] = 1;
-	atomic_store(&nmods, n + 1);
+	struct sp__module id;
+	memset(&id, 0, sizeof id);
+	read_build_id(info, &id);
+
+	/* The same file loaded again: its entry comes back, at the new
+	 * address. The unloaded flag goes last (readers skip flagged
+	 * entries without the lock). */
+	int reuse = -1;
+	for (uint32_t i = n; i-- > 0;) {
+		struct sp__module *m = &mods[i];
+		if ((mod_flags(m) & SP_MOD_UNLOADED) && m->end - m->start == hi - lo &&
+		    m->build_id_len == id.build_id_len && !memcmp(m->build_id, id.build_id, id.build_id_len) &&
+		    m->path && !strcmp(m->path, path)) {
+			m->bias = info->dlpi_addr;
+			m->start = lo;
+			m->end = hi;
+			__atomic_store_n(&m->flags, mod_flags(m) & ~SP_MOD_UNLOADED, __ATOMIC_RELEASE);
+			st->seen[i] = 1;
+			return 0;
+		}
+		if (reuse < 0 && (mod_flags(m) & SP_MOD_UNLOADED) && atomic_load(&m->sites) == 0)
+			reuse = (int)i;
+	}
+	uint32_t slot;
+	if (n < SP_MAX_MODULES)
+		slot = n;
+	else if (reuse >= 0)
+		slot = (uint32_t)reuse;
+	else
+		return 0; /* full of files that sites name: this one stays unnamed */
+	struct sp__module *m = &mods[slot];
+	if (slot < n)
+		release_entry(m);
+	/* Filled while flagged unloaded (a reused entry already is), so that
+	 * lock-free readers skip it until it is whole. */
+	id.flags = SP_MOD_UNLOADED;
+	id.path = intern_path(path, n);
+	id.bias = info->dlpi_addr;
+	id.start = lo;
+	id.end = hi;
+	*m = id;
+	__atomic_store_n(&m->flags, main_prog ? SP_MOD_MAIN : 0u, __ATOMIC_RELEASE);
+	st->seen[slot] = 1;
+	if (slot == n)
+		atomic_store(&nmods, n + 1);
 	return 0;
 }
 
@@ -144,7 +210,8 @@ void sp__modules_scan(void)
 		uint32_t count = atomic_load(&nmods);
 		for (uint32_t i = 0; i < count; i++)
 			if (!st->seen[i])
-				mods[i].flags |= SP_MOD_UNLOADED;
+				__atomic_store_n(&mods[i].flags, mod_flags(&mods[i]) | SP_MOD_UNLOADED,
+						 __ATOMIC_RELEASE);
 		sp__unlock(&sp__mod_lock);
 	}
 	sp__unmap(st, sizeof *st);
@@ -160,7 +227,7 @@ static int find_loaded(uintptr_t addr)
 	uint32_t n = atomic_load(&nmods);
 	for (uint32_t i = n; i-- > 0;) { /* newest first: a reused range wins */
 		const struct sp__module *m = &mods[i];
-		if (!(m->flags & SP_MOD_UNLOADED) && addr >= m->start && addr < m->end)
+		if (!(mod_flags(m) & SP_MOD_UNLOADED) && addr >= m->start && addr < m->end)
 			return (int)i;
 	}
 	return -1;
@@ -273,7 +340,8 @@ static void load_symbols(struct sp__module *m)
 		    syms[i].st_value && syms[i].st_name < strsec->sh_size)
 			nfunc++;
 	}
-	struct sp__sym *idx = nfunc ? sp__arena_alloc(nfunc * sizeof *idx) : NULL;
+	/* mapped, not in the arena: given back if the entry is reused */
+	struct sp__sym *idx = nfunc ? sp__map(nfunc * sizeof *idx) : NULL;
 	if (!idx)
 		goto out_unmap;
 	/* While sorting, the top two bits of `size` hold the binding rank, to
@@ -305,8 +373,15 @@ static void load_symbols(struct sp__module *m)
 	}
 	for (size_t i = 0; i < out; i++)
 		idx[i].size &= SYM_SIZE_MASK;
+	if (out < nfunc) { /* keep the mapping's size in nsyms */
+		size_t keep = sp__page_round(out * sizeof *idx), had = sp__page_round(nfunc * sizeof *idx);
+		if (keep < had)
+			sp__unmap((uint8_t *)idx + keep, had - keep);
+	}
 	m->syms = idx;
 	m->nsyms = out;
+	m->file_map = map;
+	m->file_len = fsize;
 	m->strtab = (const char *)(map + strsec->sh_offset);
 	m->strtab_len = strsec->sh_size;
 	m->sym_state = 1;

@@ -8,8 +8,8 @@
  * id. It is filled once per function, on its first call (sp__decide: symbol
  * lookup and glob matching, under a lock); afterwards the hooks read it
  * without lock, malloc or matching: an open-addressing table whose keys are
- * published with release stores. A full table is replaced by a bigger copy;
- * old tables are never freed, since a hook may still be reading one.
+ * published with release stores. Reclaiming memory from it is described
+ * above sp__cache_flush.
  */
 #include "internal.h"
 
@@ -98,6 +98,7 @@ static uint32_t site_new(const struct sp__site *proto)
 	s->kind = proto->kind;
 	s->module = proto->module;
 	s->addr = proto->addr;
+	s->offset = proto->offset;
 	s->size = proto->size;
 	s->name = proto->name;
 	s->loc = proto->loc;
@@ -109,62 +110,199 @@ static uint32_t site_new(const struct sp__site *proto)
 
 /* ------------------------------------------------------------------------
  * Decision cache
+ *
+ * The hooks probe the current table without a lock and without telling
+ * anyone (no per-thread flag on the fast path), so a table may be read at
+ * any time by a thread stopped in the middle of a probe. What keeps that
+ * safe without leaking, dlclose after dlclose:
+ *
+ * - A dlclose does not build a new table (it used to, and kept the old one:
+ *   256 KiB per dlclose). The entries of unloaded functions are turned into
+ *   tombstones in place: key TOMB, which matches no function and, not being
+ *   0, does not end a probe. Their values are left alone. A probe that
+ *   matched such a key before it changed is a call of a function whose
+ *   library is being unloaded under it: a bug of the program, and even then
+ *   it reads a value that was right.
+ * - An insertion reuses the first tombstone on its probe path. The value
+ *   then changes, but only in a slot whose old function is gone, and the
+ *   new key is published after the value (release/acquire).
+ * - Hiding an entry is harmless: a probe that misses decides again, and
+ *   sp__decide looks again under the lock. Showing a wrong value is not.
+ * - When tombstones and entries fill half the table, it is rebuilt: twice
+ *   as big if the live entries need it, else at the same size into the
+ *   table retired by the previous same-size rebuild (the spare), which is
+ *   cleared first. A probe still on the spare then sees empty slots
+ *   (misses) or entries copied from the current table (the right values
+ *   for their functions); only a thread stopped on one probe across two
+ *   whole rebuilds (thousands of dlclose) could read a value for another
+ *   function, and then records one call wrongly, never faults: the spare
+ *   keeps its size and is never unmapped.
+ * - Tables outgrown by doubling are kept (never unmapped, for the same
+ *   reason): together they are smaller than the current one.
+ * Memory is then at most about three times the current table, which only
+ * grows with the number of functions loaded at the same time.
  */
-static void ctable_put(struct sp__ctable *t, uintptr_t fn, uint32_t val, uint32_t size)
+#define TOMB ((uintptr_t)1)
+
+static struct sp__ctable *spare;    /* retired at the current size, reused by the next rebuild */
+static uint32_t tombs;              /* tombstones in the current table */
+
+static void ctable_clear(struct sp__ctable *t)
+{
+	for (uint32_t i = 0; i <= t->mask; i++)
+		atomic_store_explicit(&t->e[i].key, 0, memory_order_relaxed);
+	t->used = 0;
+}
+
+/* Insert a key known to be absent, into the first tombstone or empty slot
+ * on its path. Returns whether a tombstone was reused. */
+static bool ctable_put(struct sp__ctable *t, uintptr_t fn, uint32_t val, uint32_t size)
 {
 	uint32_t i = (uint32_t)((fn * 0x9e3779b97f4a7c15ull) >> 40) & t->mask;
-	while (atomic_load_explicit(&t->e[i].key, memory_order_relaxed))
+	uintptr_t k;
+	while ((k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed)) && k != TOMB)
 		i = (i + 1) & t->mask;
 	t->e[i].val = val;
 	t->e[i].size = size;
 	atomic_store_explicit(&t->e[i].key, fn, memory_order_release);
+	if (k == TOMB)
+		return true;
 	t->used++;
+	return false;
 }
 
-/* Insert with site_lock held; grows the table past half full. */
+/* Whether inserting `fn` would take a tombstone (the table fills no more). */
+static bool ctable_put_would_reuse(const struct sp__ctable *t, uintptr_t fn)
+{
+	uint32_t i = (uint32_t)((fn * 0x9e3779b97f4a7c15ull) >> 40) & t->mask;
+	uintptr_t k;
+	while ((k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed)) && k != TOMB)
+		i = (i + 1) & t->mask;
+	return k == TOMB;
+}
+
+/* Replace the current table by a copy of its live entries, in `n`. */
+static void ctable_rebuild(struct sp__ctable *t, struct sp__ctable *n)
+{
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		uintptr_t k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed);
+		if (k && k != TOMB)
+			ctable_put(n, k, t->e[i].val, t->e[i].size);
+	}
+	atomic_store_explicit(&sp__ctab, n, memory_order_release);
+	tombs = 0;
+}
+
+/* Insert with site_lock held; rebuilds the table past half full. */
 static void cache_insert(uintptr_t fn, uint32_t val, uint32_t size)
 {
 	struct sp__ctable *t = atomic_load(&sp__ctab);
 	if (t == EMPTY_TABLE)
 		return;
-	if ((t->used + 1) * 2 > t->mask + 1) {
-		struct sp__ctable *n = ctable_new((t->mask + 1) * 2);
-		if (!n)
-			return; /* not cached: decided again next time */
-		for (uint32_t i = 0; i <= t->mask; i++) {
-			uintptr_t k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed);
-			if (k)
-				ctable_put(n, k, t->e[i].val, t->e[i].size);
+	if (!tombs || !ctable_put_would_reuse(t, fn)) {
+		if ((t->used + 1) * 2 > t->mask + 1) {
+			uint32_t live = t->used - tombs;
+			struct sp__ctable *n;
+			if ((live + 1) * 4 > t->mask + 1) {
+				n = ctable_new((t->mask + 1) * 2);
+				if (!n)
+					return; /* not cached: decided again next time */
+				spare = NULL; /* t stays mapped, never reused */
+			} else if (spare) {
+				n = spare;
+				ctable_clear(n);
+				spare = t;
+			} else {
+				n = ctable_new(t->mask + 1);
+				if (!n)
+					return;
+				spare = t;
+			}
+			ctable_rebuild(t, n);
+			t = n;
 		}
-		atomic_store_explicit(&sp__ctab, n, memory_order_release);
-		t = n;
 	}
-	ctable_put(t, fn, val, size);
+	if (ctable_put(t, fn, val, size))
+		tombs--;
 }
 
-/* After a dlclose: rebuild the table without the functions of unloaded
- * modules, whose addresses may now belong to another library. */
+/* After a dlclose: the functions of unloaded modules leave the cache,
+ * since their addresses may now belong to another library. */
 void sp__cache_flush(void)
 {
 	if (!sp__lock(&sp__site_lock))
 		return;
 	struct sp__ctable *t = atomic_load(&sp__ctab);
-	if (t != EMPTY_TABLE) {
-		struct sp__ctable *n = ctable_new(t->mask + 1);
-		if (n) {
-			for (uint32_t i = 0; i <= t->mask; i++) {
-				uintptr_t k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed);
-				if (!k)
-					continue;
-				const struct sp__site *s = sp__site_get(t->e[i].val & SP_FN_SITE_MASK);
-				const struct sp__module *m = s ? sp__module_get((int)s->module) : NULL;
-				if (m && !(m->flags & SP_MOD_UNLOADED))
-					ctable_put(n, k, t->e[i].val, t->e[i].size);
+	if (t != EMPTY_TABLE && t->used > tombs) { /* some entry is live (none if the hooks never ran) */
+		for (uint32_t i = 0; i <= t->mask; i++) {
+			uintptr_t k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed);
+			if (!k || k == TOMB)
+				continue;
+			const struct sp__site *s = sp__site_get(t->e[i].val & SP_FN_SITE_MASK);
+			const struct sp__module *m = s ? sp__module_get((int)s->module) : NULL;
+			if (!m || (__atomic_load_n(&m->flags, __ATOMIC_ACQUIRE) & SP_MOD_UNLOADED)) {
+				atomic_store_explicit(&t->e[i].key, TOMB, memory_order_release);
+				tombs++;
 			}
-			atomic_store_explicit(&sp__ctab, n, memory_order_release);
 		}
 	}
 	sp__unlock(&sp__site_lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Function sites by module and offset, so that a library loaded again
+ * (anywhere) gives its functions the sites they had: the site list then
+ * grows with the functions of distinct files, not with loads. Read and
+ * written under site_lock only, so it is replaced and unmapped freely.
+ */
+static uint32_t *fsites; /* site ids, 0: empty */
+static uint32_t fsites_cap, fsites_n;
+
+static uint32_t fsite_slot(uint32_t mi, uintptr_t off, uint32_t cap)
+{
+	uint64_t h = ((uint64_t)off ^ ((uint64_t)mi << 40)) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 32) & (cap - 1);
+}
+
+static uint32_t fsite_find(uint32_t mi, uintptr_t off)
+{
+	if (!fsites)
+		return 0;
+	for (uint32_t i = fsite_slot(mi, off, fsites_cap);; i = (i + 1) & (fsites_cap - 1)) {
+		uint32_t id = fsites[i];
+		if (!id)
+			return 0;
+		const struct sp__site *s = sp__site_get(id);
+		if (s->module == mi && s->offset == off)
+			return id;
+	}
+}
+
+static void fsite_put(uint32_t *tab, uint32_t cap, uint32_t id)
+{
+	const struct sp__site *s = sp__site_get(id);
+	uint32_t i = fsite_slot(s->module, s->offset, cap);
+	while (tab[i])
+		i = (i + 1) & (cap - 1);
+	tab[i] = id;
+}
+
+static void fsite_add(uint32_t id)
+{
+	if ((fsites_n + 1) * 2 > fsites_cap) {
+		uint32_t cap = fsites_cap ? fsites_cap * 2 : 4096;
+		uint32_t *tab = sp__map((size_t)cap * sizeof *tab);
+		if (!tab)
+			return; /* not indexed: a new load makes a new site */
+		for (uint32_t i = 0; i < fsites_cap; i++)
+			if (fsites[i])
+				fsite_put(tab, cap, fsites[i]);
+		sp__unmap(fsites, (size_t)fsites_cap * sizeof *fsites);
+		fsites = tab;
+		fsites_cap = cap;
+	}
+	fsite_put(fsites, fsites_cap, id);
+	fsites_n++;
 }
 
 /* The names a pattern may use for a symbol: the symbol itself and, for a
@@ -265,15 +403,27 @@ uint32_t sp__decide(uintptr_t fn, uint32_t *size)
 	uint32_t files = mi >= 0 ? sp__module_file_lists(mi, fn) : 0;
 	const char *id_param = NULL;
 	uint32_t flags = decide_flags(name, files, &id_param);
+	struct sp__module *m = sp__module_get(mi);
+	uintptr_t off = m ? fn - m->bias : fn;
 	if (!sp__lock(&sp__site_lock))
 		return 0;
 	uint32_t v = sp__cache_get(fn, size);
 	if (!v) {
-		struct sp__site proto = {
-			.kind = SP_SITE_FUNC, .module = mi >= 0 ? (uint32_t)mi : UINT32_MAX,
-			.addr = fn, .size = sz, .name = name, .id_param = id_param,
-		};
-		uint32_t id = site_new(&proto);
+		uint32_t id = m ? fsite_find((uint32_t)mi, off) : 0;
+		if (id) {
+			/* loaded again: the same function, maybe elsewhere */
+			((struct sp__site *)sp__site_get(id))->addr = fn;
+		} else {
+			struct sp__site proto = {
+				.kind = SP_SITE_FUNC, .module = m ? (uint32_t)mi : UINT32_MAX,
+				.addr = fn, .offset = off, .size = sz, .name = name, .id_param = id_param,
+			};
+			id = site_new(&proto);
+			if (id && m) {
+				atomic_fetch_add(&m->sites, 1);
+				fsite_add(id);
+			}
+		}
 		if (id) {
 			v = id | flags;
 			*size = sz;
