@@ -53,29 +53,7 @@ typedef uint64_t sp_ticks_t; /* clock ticks; convert with sp__ticks_to_ns */
 #include "format.h"
 #define SP_MAX_SITES (SP_REC_SITE_MASK + 1u)
 
-struct sp__span_rec { /* 24 bytes */
-	uint32_t head;
-	uint32_t parent; /* ordinal */
-	sp_ticks_t t0, t1;
-};
-
-struct sp__cumul_rec { /* 56 bytes */
-	uint32_t head;
-	uint32_t parent;
-	uint64_t count;
-	sp_ticks_t total, min, max;
-	/* used while recording, ignored by readers: */
-	uint32_t child_head; /* slot + 1 of the first cumulative child, 0: none */
-	uint32_t next;       /* slot + 1 of the next sibling cumulative node, 0: none */
-	uint32_t ord;        /* this node's ordinal */
-	uint32_t reserved;
-};
-
-struct sp__data_rec { /* 16 bytes, then key and string bytes, padded to 8 */
-	uint32_t head;
-	uint32_t owner;
-	uint64_t value;
-};
+/* struct sp__span_rec, sp__cumul_rec, sp__data_rec: format.h */
 
 /* ------------------------------------------------------------------------
  * Memory (mem.c): page-granular, never malloc, safe in signal handlers.
@@ -179,8 +157,7 @@ SP_HIDDEN void sp__warn_once(atomic_int *flag, const char *fmt, ...)
 /* ------------------------------------------------------------------------
  * Modules (modules.c)
  */
-#define SP_MOD_MAIN 1u
-#define SP_MOD_UNLOADED 2u
+/* SP_MOD_MAIN, SP_MOD_UNLOADED: format.h */
 #define SP_MAX_MODULES 4096
 
 struct sp__sym {
@@ -235,8 +212,7 @@ SP_HIDDEN void sp__dwarf_file_functions(struct sp__module *m);
 /* ------------------------------------------------------------------------
  * Sites and the decision cache (sites.c)
  */
-enum sp__site_kind { SP_SITE_FUNC = 1, SP_SITE_PROBE = 2, SP_SITE_NAME = 3 };
-
+/* enum sp__site_kind: format.h */
 struct sp__site {
 	uint8_t kind;
 	uint32_t module;  /* FUNC */

@@ -59,7 +59,7 @@ struct sp__frame {
 /* A stored trace: the header area of its block. */
 struct sp__trace {
 	atomic_uint refs;
-	uint32_t flags;      /* SP_TRACE_CLOSED */
+	uint32_t flags;      /* SP_TRACE_CLOSED (format.h) */
 	size_t size;         /* mapping size of the block */
 	uint64_t seq, tid;
 	sp_ticks_t t0, t1;
@@ -69,7 +69,6 @@ struct sp__trace {
 	char id[SP_MAX_NAME_LEN + 1];
 	size_t len;          /* bytes of records after the header area */
 };
-#define SP_TRACE_CLOSED 1u /* closed by spanprof: open at exit or thread end */
 _Static_assert(sizeof(struct sp__trace) <= SP_TRACE_HDR, "trace header too big");
 
 struct sp__thread {

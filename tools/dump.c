@@ -224,9 +224,9 @@ static int read_sites(struct sp_dump *d, struct cur *c, char *err, size_t errlen
 		pad8(c);
 		if (c->bad)
 			return fail(d, err, errlen, "site %u truncated (byte %zu)", i, sat);
-		if (s->kind < SP_SITE_FUNCTION || s->kind > SP_SITE_NAME)
+		if (s->kind < SP_SITE_FUNC || s->kind > SP_SITE_NAME)
 			return fail(d, err, errlen, "corrupt: site %u has kind %u (byte %zu)", i, s->kind, sat);
-		if (s->kind == SP_SITE_FUNCTION) {
+		if (s->kind == SP_SITE_FUNC) {
 			s->module = x;
 			if (x != UINT32_MAX && x >= d->nmodules)
 				return fail(d, err, errlen, "corrupt: site %u names module %u of %u (byte %zu)", i, x,
@@ -306,7 +306,7 @@ static int parse(struct sp_dump *d, bool unchecked, char *err, size_t errlen)
 	struct cur c = { d->data, 0, d->size, false };
 	if (d->size < 8 || memcmp(d->data, SP_DUMP_MAGIC, 8))
 		return fail(d, err, errlen, "not a spanprof dump (bad magic)");
-	if (d->size < 64)
+	if (d->size < SP_DUMP_HEADER_SIZE)
 		return fail(d, err, errlen, "truncated at byte %zu (in the header)", d->size);
 	c.pos = 8;
 	d->version = U32(&c);
@@ -315,12 +315,12 @@ static int parse(struct sp_dump *d, bool unchecked, char *err, size_t errlen)
 	uint32_t nsections = U32(&c), flags = U32(&c);
 	rd(&c, 8); /* pid */
 	uint64_t sum = U64(&c);
-	if (marker != 0x01020304u)
+	if (marker != SP_DUMP_BYTE_ORDER)
 		return fail(d, err, errlen, "written with another byte order; not readable here");
 	if (min_reader > SP_DUMP_VERSION)
 		return fail(d, err, errlen, "written by a newer spanprof (format %u, this reads %u)", d->version,
 			    SP_DUMP_VERSION);
-	if (hdr < 64 || hdr % 8 || hdr > d->size)
+	if (hdr < SP_DUMP_HEADER_SIZE || hdr % 8 || hdr > d->size)
 		return fail(d, err, errlen, "corrupt header (size %u)", hdr);
 	if (fsize != d->size)
 		return fsize > d->size ? fail(d, err, errlen, "truncated at byte %zu of %llu", d->size,
@@ -330,7 +330,7 @@ static int parse(struct sp_dump *d, bool unchecked, char *err, size_t errlen)
 	if (!unchecked && (!(flags & SP_DUMP_FLAG_CHECKSUM) || sp__dump_checksum(d->data, d->size) != sum))
 		return fail(d, err, errlen, "corrupt: the checksum does not match (damaged or altered file)");
 	c.pos = hdr;
-	if (nsections > (d->size - hdr) / 16)
+	if (nsections > (d->size - hdr) / SP_SECTION_HEADER_SIZE)
 		return fail(d, err, errlen, "corrupt: %u sections in %zu bytes", nsections, d->size - hdr);
 	d->traces = calloc((size_t)nsections + 1, sizeof *d->traces); /* + a partial one */
 	if (!d->traces)
@@ -350,25 +350,25 @@ static int parse(struct sp_dump *d, bool unchecked, char *err, size_t errlen)
 				    (unsigned long long)len);
 		struct cur s = { d->data, c.pos, c.pos + (size_t)len, false };
 		int rc = 0;
-		if (type == 1 && !info) {
+		if (type == SP_SECTION_INFO && !info) {
 			if (i != 0)
 				return fail(d, err, errlen, "corrupt: INFO is not the first section");
 			rc = read_info(d, &s, err, errlen);
 			info = true;
-		} else if (type == 2 && !mods) {
+		} else if (type == SP_SECTION_MODULES && !mods) {
 			rc = read_modules(d, &s, err, errlen);
 			mods = true;
-		} else if (type == 3 && !sites) {
+		} else if (type == SP_SECTION_SITES && !sites) {
 			if (!mods)
 				return fail(d, err, errlen, "corrupt: SITES before MODULES (byte %zu)", at);
 			rc = read_sites(d, &s, err, errlen);
 			sites = true;
-		} else if (type == 4) {
+		} else if (type == SP_SECTION_TRACE) {
 			if (!info || !mods || !sites)
 				return fail(d, err, errlen, "corrupt: a trace before INFO, MODULES and SITES (byte %zu)",
 					    at);
 			rc = read_trace(d, &s, at, err, errlen);
-		} else if (type >= 1 && type <= 3) {
+		} else if (type >= SP_SECTION_INFO && type <= SP_SECTION_SITES) {
 			return fail(d, err, errlen, "corrupt: section type %u twice (byte %zu)", type, at);
 		} /* else: a section of a later version, skipped */
 		if (rc)

@@ -13,18 +13,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format.h"
+
 struct sp_dump_module {
 	uint64_t bias, start, end;
-	uint32_t flags; /* 1 main program, 2 unloaded */
+	uint32_t flags; /* SP_MOD_MAIN, SP_MOD_UNLOADED (format.h) */
 	uint8_t build_id_len;
 	const uint8_t *build_id;
 	char *path;
 };
 
-enum { SP_SITE_FUNCTION = 1, SP_SITE_PROBE = 2, SP_SITE_NAME = 3 };
-
 struct sp_dump_site {
-	uint8_t kind;
+	uint8_t kind;     /* enum sp__site_kind (format.h) */
 	uint32_t module;  /* function: module index, or UINT32_MAX */
 	uint32_t line;    /* probe */
 	uint64_t offset;  /* function: address in the module file */
@@ -36,7 +36,7 @@ struct sp_dump_site {
 
 struct sp_dump_trace {
 	uint64_t seq, tid, t0, t1, dropped, iterations;
-	uint32_t nrec, flags;
+	uint32_t nrec, flags; /* SP_TRACE_CLOSED (format.h) */
 	char *id;
 	const uint8_t *stream;
 	uint64_t stream_len;

@@ -60,7 +60,7 @@ static void compute(struct sp_dump *d, struct names *n, uint32_t id)
 {
 	const struct sp_dump_site *s = &d->sites[id];
 	n->done[id] = true;
-	if (s->kind != SP_SITE_FUNCTION) {
+	if (s->kind != SP_SITE_FUNC) {
 		n->name[id] = strdup(s->name ? s->name : "?");
 		return;
 	}
@@ -98,7 +98,7 @@ void sp_site_function(struct sp_dump *d, uint32_t site, const char **function, c
 	struct names *n = names_of(d);
 	*function = *file = *module = NULL;
 	*line = 0;
-	if (!n || site == 0 || site > d->nsites || d->sites[site].kind != SP_SITE_FUNCTION)
+	if (!n || site == 0 || site > d->nsites || d->sites[site].kind != SP_SITE_FUNC)
 		return;
 	if (!n->done[site])
 		compute(d, n, site);
@@ -145,7 +145,7 @@ int sp_tree_load(struct sp_dump *d, size_t index, struct sp_tree *t, char *err, 
 	for (uint32_t i = 0; i < t->dec.nnodes; i++) {
 		sp_node *nd = &t->dec.nodes[i];
 		nd->name = sp_site_name(d, nd->site);
-		if (d->sites[nd->site].kind == SP_SITE_FUNCTION) {
+		if (d->sites[nd->site].kind == SP_SITE_FUNC) {
 			sp_site_function(d, nd->site, &nd->function, &nd->file, &nd->line, &nd->module);
 			nd->address = d->sites[nd->site].address;
 		}
