@@ -14,14 +14,14 @@
 static void vline(const char *prefix, const char *fmt, va_list ap)
 {
 	assert(!strchr(fmt, '\n'));
-	sp_progress_done();
+	msg_progress_done();
 	fflush(stdout);
 	fprintf(stderr, "spanprof: %s", prefix);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }
 
-void sp_errorf(const char *fmt, ...)
+void msg_errorf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -29,7 +29,7 @@ void sp_errorf(const char *fmt, ...)
 	va_end(ap);
 }
 
-void sp_warnf(const char *fmt, ...)
+void msg_warnf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -37,7 +37,7 @@ void sp_warnf(const char *fmt, ...)
 	va_end(ap);
 }
 
-int sp_usagef(const char *cmd, const char *fmt, ...)
+int msg_usagef(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -60,7 +60,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void sp_progress(const char *fmt, ...)
+void msg_progress(const char *fmt, ...)
 {
 	if (started < 0)
 		started = now_s();
@@ -75,7 +75,7 @@ void sp_progress(const char *fmt, ...)
 	shown = true;
 }
 
-void sp_progress_done(void)
+void msg_progress_done(void)
 {
 	if (shown) {
 		fputs("\r\033[K", stderr);
