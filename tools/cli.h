@@ -23,10 +23,13 @@
  * prefix sp_ (that is include/spanprof.h's, e.g. sp_dump() which writes a
  * dump) for its own names: each folder's files use the prefix of their
  * role, so a name says where it lives:
- *   cli_    option parsing (cli.c)          cmd_    subcommands (cmd/, common.c)
- *   msg_    messages on stderr (msg.c)      rd_     reading a dump (read/): struct
- *   fmt_ json_ pie_ model_json_  render/            rd_dump, rd_tree, rd_symbolizer
- *   export_ export/                         live_ hashmap_  read/live.c, hashmap.c
+ *   cli_           option parsing (cli.c)
+ *   cmd_           subcommands (cmd/) and what they share (common.c)
+ *   msg_           messages on stderr (msg.c)
+ *   rd_            reading a dump (read/): struct rd_dump, rd_tree, rd_symbolizer
+ *   live_ hashmap_ the rest of read/
+ *   fmt_ json_ model_json_ pie_  render/
+ *   export_        export/
  * What the CLI shares with the runtime comes from common/ with the
  * runtime's internal prefix sp__ (sp__decode, format.h's SP_ constants).
  */
