@@ -579,12 +579,7 @@ static void set_trace_id(struct sp__thread *t, const struct arg_value *v)
 		break;
 	default: s = v->str; break;
 	}
-	size_t len = strlen(s);
-	if (len > SP_MAX_NAME_LEN)
-		len = SP_MAX_NAME_LEN;
-	memcpy(t->id, s, len);
-	t->id[len] = '\0';
-	t->idlen = (uint16_t)len;
+	sp__set_trace_id(t, s, strlen(s));
 }
 
 void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t site_id)

@@ -21,6 +21,8 @@
 
 #include "internal.h"
 
+#include <string.h> /* after internal.h: it defines _GNU_SOURCE */
+
 #define SP_TRACE_HDR 256u            /* header area at the start of a block */
 #define SP_BUF_INITIAL (64u << 10)   /* first trace buffer of a thread */
 #define SP_FRAMES_INITIAL 256u
@@ -103,6 +105,19 @@ extern SP_HIDDEN __thread struct sp__thread *sp__tls __attribute__((tls_model("i
 SP_INLINE void *sp__rec(struct sp__thread *t, uint32_t slot)
 {
 	return t->buf + SP_TRACE_HDR + (size_t)slot * 8u;
+}
+
+/* The id of the trace being built (sp_trace_begin's, a call number, an
+ * argument's value): cut at SP_MAX_NAME_LEN bytes. The one place that
+ * writes it. */
+SP_INLINE void sp__set_trace_id(struct sp__thread *t, const char *id, size_t len)
+{
+	if (len > SP_MAX_NAME_LEN)
+		len = SP_MAX_NAME_LEN;
+	if (len)
+		memcpy(t->id, id, len);
+	t->id[len] = '\0';
+	t->idlen = (uint16_t)len;
 }
 
 /* thread.c */
