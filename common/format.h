@@ -47,6 +47,8 @@ enum sp__site_kind {
 #define SP_REC_DATA 3u
 #define SP_REC_ABANDONED (1u << 29)
 #define SP_REC_SITE_MASK 0x0fffffffu
+#define SP_SPAN_RESERVED (1u << 28)  /* zero in a span head */
+#define SP_CUMUL_RESERVED (3u << 28) /* zero in a cumulative head */
 #define SP_DATA_TRUNC (1u << 29)
 #define SP_DATA_TRACE (1u << 28)
 #define SP_DATA_TYPE(head) (((head) >> 24) & 0xfu)
