@@ -106,6 +106,148 @@ static int by_metric(const void *x, const void *y)
 	return ma < mb ? 1 : ma > mb ? -1 : strcmp(a->key, b->key);
 }
 
+/* The aggregates of one dump, by key. */
+struct table {
+	bool fn; /* --by function */
+	struct hashmap map;
+	struct agg *aggs;
+	size_t n, cap;
+	size_t ntraces;
+};
+
+/* The key of a node: its name, or its function with file:line; false for
+ * a node that has no function with --by function. */
+static bool node_key(const struct table *tb, const sp_node *nd, char *key, size_t size)
+{
+	if (!tb->fn) {
+		snprintf(key, size, "%s", nd->name);
+		return true;
+	}
+	if (!nd->function)
+		return false;
+	const char *base = nd->file ? strrchr(nd->file, '/') : NULL;
+	if (nd->file)
+		snprintf(key, size, "%s  %s:%u", nd->function, base ? base + 1 : nd->file, nd->line);
+	else
+		snprintf(key, size, "%s", nd->function);
+	return true;
+}
+
+/* Collect, one node: into its key's aggregate. -1 on no memory. */
+static int collect_node(struct table *tb, const sp_node *nd)
+{
+	char key[600];
+	if (!node_key(tb, nd, key, sizeof key))
+		return 0;
+	if (tb->n == tb->cap) {
+		size_t cap = tb->cap ? tb->cap * 2 : 64;
+		struct agg *v = realloc(tb->aggs, cap * sizeof *v);
+		if (!v)
+			return -1;
+		tb->aggs = v;
+		tb->cap = cap;
+	}
+	long k = hashmap_get_or_put(&tb->map, hashmap_hash(0, key), (uint32_t)tb->n);
+	if (k < 0)
+		return -1;
+	if ((size_t)k == tb->n) {
+		tb->aggs[tb->n] = (struct agg){ .key = strdup(key) };
+		if (!tb->aggs[tb->n].key)
+			return -1;
+		tb->n++;
+	}
+	struct agg *a = &tb->aggs[k];
+	bool cumul = nd->kind == SP_NODE_CUMULATIVE;
+	a->count += cumul ? nd->count : 1;
+	a->total += nd->duration_ns;
+	a->self += nd->self_ns;
+	uint64_t mx = cumul ? nd->max_ns : nd->duration_ns;
+	a->max = mx > a->max ? mx : a->max;
+	return add(a, cumul ? nd->avg_ns : nd->duration_ns, cumul ? nd->count : 1);
+}
+
+/* Collect: every node of every trace. 0, or 1 after saying why. */
+static int collect(struct table *tb, struct rd_dump *d)
+{
+	tb->ntraces = d->ntraces;
+	for (size_t ti = 0; ti < d->ntraces; ti++) {
+		struct rd_tree t;
+		if (cmd_tree(d, ti, &t))
+			return 1;
+		msg_progress("top: trace %zu of %zu", ti + 1, d->ntraces);
+		for (uint32_t i = 0; i < t.dec.nnodes; i++) {
+			if (collect_node(tb, &t.dec.nodes[i])) {
+				rd_tree_free(&t);
+				msg_errorf("out of memory");
+				return 1;
+			}
+		}
+		rd_tree_free(&t);
+	}
+	return 0;
+}
+
+/* Rank: percentiles, then the order of --sort. */
+static void rank(struct table *tb)
+{
+	for (size_t i = 0; i < tb->n; i++)
+		percentiles(&tb->aggs[i]);
+	qsort(tb->aggs, tb->n, sizeof *tb->aggs, by_metric);
+}
+
+static void print_json(const struct table *tb, size_t shown)
+{
+	struct json j;
+	json_init(&j, stdout);
+	json_array(&j, NULL);
+	for (size_t i = 0; i < shown; i++) {
+		const struct agg *a = &tb->aggs[i];
+		json_object(&j, NULL);
+		json_str(&j, tb->fn ? "function" : "name", a->key);
+		json_u64(&j, "count", a->count);
+		json_u64(&j, "total_ns", a->total);
+		json_u64(&j, "self_ns", a->self);
+		json_u64(&j, "avg_ns", a->count ? a->total / a->count : 0);
+		json_u64(&j, "p50_ns", a->p50);
+		json_u64(&j, "p95_ns", a->p95);
+		json_u64(&j, "p99_ns", a->p99);
+		json_u64(&j, "max_ns", a->max);
+		json_end(&j);
+	}
+	json_newline(&j);
+	json_end(&j);
+	json_newline(&j);
+	json_free(&j);
+}
+
+static void print_text(const struct table *tb, size_t shown)
+{
+	printf("%10s  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", "count", "total ms", "self ms", "avg ms",
+	       "p50 ms", "p95 ms", "p99 ms", "max ms", tb->fn ? "function" : "name");
+	printf("----------  -----------  -----------  ----------  ----------  ----------  ----------  ----------  "
+	       "--------------------\n");
+	for (size_t i = 0; i < shown; i++) {
+		const struct agg *a = &tb->aggs[i];
+		char b[8][32];
+		printf("%10llu  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", (unsigned long long)a->count,
+		       fmt_ms(b[0], 32, a->total), fmt_ms(b[1], 32, a->self),
+		       fmt_ms(b[2], 32, a->count ? a->total / a->count : 0), fmt_ms(b[3], 32, a->p50),
+		       fmt_ms(b[4], 32, a->p95), fmt_ms(b[5], 32, a->p99), fmt_ms(b[6], 32, a->max), a->key);
+	}
+	printf("\n%zu %s in %zu traces%s\n", tb->n, tb->fn ? "functions" : "names", tb->ntraces,
+	       shown < tb->n ? " (some not shown: --limit)" : "");
+}
+
+static void table_free(struct table *tb)
+{
+	for (size_t i = 0; i < tb->n; i++) {
+		free(tb->aggs[i].key);
+		free(tb->aggs[i].s);
+	}
+	free(tb->aggs);
+	hashmap_free(&tb->map);
+}
+
 int cmd_top(int argc, char **argv)
 {
 	struct cmd_source src = CMD_SOURCE_DEFAULT;
@@ -145,117 +287,18 @@ int cmd_top(int argc, char **argv)
 	struct rd_dump d;
 	if (cmd_open(src.file, src.pid, &d))
 		return 1;
-	bool fn = !strcmp(by, "function");
-	struct hashmap map = { 0 };
-	struct agg *aggs = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 1;
-	for (size_t ti = 0; ti < d.ntraces; ti++) {
-		struct rd_tree t;
-		if (cmd_tree(&d, ti, &t))
-			goto out;
-		msg_progress("top: trace %zu of %zu", ti + 1, d.ntraces);
-		for (uint32_t i = 0; i < t.dec.nnodes; i++) {
-			const sp_node *nd = &t.dec.nodes[i];
-			char key[600];
-			if (fn) {
-				if (!nd->function)
-					continue;
-				const char *base = nd->file ? strrchr(nd->file, '/') : NULL;
-				if (nd->file)
-					snprintf(key, sizeof key, "%s  %s:%u", nd->function, base ? base + 1 : nd->file,
-						 nd->line);
-				else
-					snprintf(key, sizeof key, "%s", nd->function);
-			} else {
-				snprintf(key, sizeof key, "%s", nd->name);
-			}
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				struct agg *v = realloc(aggs, cap * sizeof *v);
-				if (!v) {
-					rd_tree_free(&t);
-					msg_errorf("out of memory");
-					goto out;
-				}
-				aggs = v;
-			}
-			long k = hashmap_get_or_put(&map, hashmap_hash(0, key), (uint32_t)n);
-			if (k < 0) {
-				rd_tree_free(&t);
-				msg_errorf("out of memory");
-				goto out;
-			}
-			if ((size_t)k == n) {
-				aggs[n] = (struct agg){ .key = strdup(key) };
-				n++;
-			}
-			struct agg *a = &aggs[k];
-			bool cumul = nd->kind == SP_NODE_CUMULATIVE;
-			a->count += cumul ? nd->count : 1;
-			a->total += nd->duration_ns;
-			a->self += nd->self_ns;
-			uint64_t mx = cumul ? nd->max_ns : nd->duration_ns;
-			a->max = mx > a->max ? mx : a->max;
-			if (add(a, cumul ? nd->avg_ns : nd->duration_ns, cumul ? nd->count : 1)) {
-				rd_tree_free(&t);
-				msg_errorf("out of memory");
-				goto out;
-			}
-		}
-		rd_tree_free(&t);
+	struct table tb = { .fn = !strcmp(by, "function") };
+	int rc = collect(&tb, &d);
+	if (!rc) {
+		rank(&tb);
+		size_t shown = tb.n < limit ? tb.n : (size_t)limit;
+		fmt_big_stdout();
+		if (json)
+			print_json(&tb, shown);
+		else
+			print_text(&tb, shown);
 	}
-	for (size_t i = 0; i < n; i++)
-		percentiles(&aggs[i]);
-	qsort(aggs, n, sizeof *aggs, by_metric);
-	size_t shown = n < limit ? n : (size_t)limit;
-	fmt_big_stdout();
-	if (json) {
-		struct json j;
-		json_init(&j, stdout);
-		json_array(&j, NULL);
-		for (size_t i = 0; i < shown; i++) {
-			const struct agg *a = &aggs[i];
-			json_object(&j, NULL);
-			json_str(&j, fn ? "function" : "name", a->key);
-			json_u64(&j, "count", a->count);
-			json_u64(&j, "total_ns", a->total);
-			json_u64(&j, "self_ns", a->self);
-			json_u64(&j, "avg_ns", a->count ? a->total / a->count : 0);
-			json_u64(&j, "p50_ns", a->p50);
-			json_u64(&j, "p95_ns", a->p95);
-			json_u64(&j, "p99_ns", a->p99);
-			json_u64(&j, "max_ns", a->max);
-			json_end(&j);
-		}
-		json_newline(&j);
-		json_end(&j);
-		json_newline(&j);
-		json_free(&j);
-	} else {
-		printf("%10s  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", "count", "total ms", "self ms", "avg ms",
-		       "p50 ms", "p95 ms", "p99 ms", "max ms", fn ? "function" : "name");
-		printf("----------  -----------  -----------  ----------  ----------  ----------  ----------  ----------  "
-		       "--------------------\n");
-		for (size_t i = 0; i < shown; i++) {
-			const struct agg *a = &aggs[i];
-			char b[8][32];
-			printf("%10llu  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", (unsigned long long)a->count,
-			       fmt_ms(b[0], 32, a->total), fmt_ms(b[1], 32, a->self),
-			       fmt_ms(b[2], 32, a->count ? a->total / a->count : 0), fmt_ms(b[3], 32, a->p50),
-			       fmt_ms(b[4], 32, a->p95), fmt_ms(b[5], 32, a->p99), fmt_ms(b[6], 32, a->max), a->key);
-		}
-		printf("\n%zu %s in %zu traces%s\n", n, fn ? "functions" : "names", d.ntraces,
-		       shown < n ? " (some not shown: --limit)" : "");
-	}
-	rc = 0;
-out:
-	for (size_t i = 0; i < n; i++) {
-		free(aggs[i].key);
-		free(aggs[i].s);
-	}
-	free(aggs);
-	hashmap_free(&map);
+	table_free(&tb);
 	cmd_close(&d);
 	return rc;
 }
