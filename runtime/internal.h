@@ -10,15 +10,22 @@
  *               per-function decision cache the hooks read
  *   modules.c   loaded executables and libraries, ELF symbol tables
  *   dwarf_files.c  which functions a source file defines (file:NAME patterns)
- *   args.c      arguments of SPANPROF_ARGS functions (DWARF + libunwind)
+ *   args_index.c  arguments of SPANPROF_ARGS functions: where, from DWARF
+ *   args_eval.c   ... and their values at a call (libunwind); args.h between them
  *   config.c    SPANPROF_* variables, parsed once; glob matching
  *   clock.c     ticks (TSC / cntvct / clock_gettime) and their calibration
  *   overhead.c  self-measurement of the cost of a span
  *   dump.c      the dump writer (docs/FORMAT.md)
- *   decode.c    record stream -> tree (also compiled into the CLI)
  *   snapshot.c  the read API
  *   init.c      constructor, exit dump, control API
  *   control.c   live control from outside (SPANPROF_SIGNAL, `spanprof ctl`)
+ *
+ * Shared with the CLI, in common/ (libspcommon, linked in):
+ *   format.h    the dump format: section and site kinds, record heads and
+ *               structs, header offsets
+ *   decode.c    record stream -> tree (snapshots here, dumps in the CLI)
+ *   dwarf_walk.c  the walk over a module's DW_TAG_subprograms
+ *   control.h   the live-control protocol (signals, commands, dump name)
  *
  * Every function here runs inside someone else's program: no exit, no
  * abort, no lock held while a trace is built, and nothing on a hook's path
@@ -221,7 +228,7 @@ struct sp__site {
 	const char *name; /* FUNC: symbol (may be NULL); PROBE, NAME: the name */
 	const struct sp_srcloc *loc; /* PROBE */
 	atomic_uint_fast64_t calls;  /* traces this site started (ids) */
-	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argspec (args.c) */
+	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argspec (args.h) */
 	const char *id_param;        /* FUNC: SPANPROF_TRACE=NAME@PARAM, the id's parameter */
 	atomic_int id_warned;        /* that parameter's value could not be read (told once) */
 };

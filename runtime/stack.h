@@ -147,7 +147,7 @@ SP_HIDDEN void sp__add_data(struct sp__thread *t, uint32_t ord, bool trace_level
 			    const char *key, uint64_t num, const char *str);
 SP_HIDDEN void sp__close_all(struct sp__thread *t, uint32_t trace_flags); /* exit, thread end */
 
-/* args.c: add the arguments of the function of hook frame `f` (site
+/* args_eval.c: add the arguments of the function of hook frame `f` (site
  * `site`) to its span's data. */
 SP_HIDDEN void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t site);
 

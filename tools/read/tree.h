@@ -1,7 +1,7 @@
 /* read/tree.h - one trace of a dump as a named tree.
  *
  * rd_tree_load decodes a trace's records with the runtime's decoder
- * (runtime/decode.c, shared so the two cannot disagree) and names every
+ * (common/decode.c, shared so the two cannot disagree) and names every
  * node: probes and run-time names by their names; functions by the
  * symbolizer (DWARF, then the symbol table; a binary rebuilt since the run
  * is refused with a warning), else by the symbol name the runtime read in
