@@ -38,16 +38,25 @@ struct agg {
 	uint64_t p50, p95, p99;
 };
 
+/* Room for one more of *v's n elements of `size` bytes (capacity *cap,
+ * doubled from `first`); -1 on no memory, *v kept. */
+static int grow(void *v, size_t *cap, size_t n, size_t size, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : first;
+	void *nv = realloc(*(void **)v, c * size);
+	if (!nv)
+		return -1;
+	*(void **)v = nv;
+	*cap = c;
+	return 0;
+}
+
 static int add(struct agg *a, uint64_t v, uint64_t w)
 {
-	if (a->ns == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 8;
-		struct sample *s = realloc(a->s, cap * sizeof *s);
-		if (!s)
-			return -1;
-		a->s = s;
-		a->cap = cap;
-	}
+	if (grow(&a->s, &a->cap, a->ns, sizeof *a->s, 8))
+		return -1;
 	a->s[a->ns++] = (struct sample){ v, w };
 	return 0;
 }
@@ -139,14 +148,8 @@ static int collect_node(struct table *tb, const sp_node *nd)
 	char key[600];
 	if (!node_key(tb, nd, key, sizeof key))
 		return 0;
-	if (tb->n == tb->cap) {
-		size_t cap = tb->cap ? tb->cap * 2 : 64;
-		struct agg *v = realloc(tb->aggs, cap * sizeof *v);
-		if (!v)
-			return -1;
-		tb->aggs = v;
-		tb->cap = cap;
-	}
+	if (grow(&tb->aggs, &tb->cap, tb->n, sizeof *tb->aggs, 64))
+		return -1;
 	long k = hashmap_get_or_put(&tb->map, hashmap_hash(0, key), (uint32_t)tb->n);
 	if (k < 0)
 		return -1;
