@@ -33,9 +33,10 @@ enum sp__site_kind {
 	SP_SITE_NAME = 3,  /* a name given at run time (sp_trace_begin) */
 };
 
-/* MODULES: a module's flags. */
+/* MODULES: a module's flags, and the longest build-id. */
 #define SP_MOD_MAIN 1u
 #define SP_MOD_UNLOADED 2u
+#define SP_BUILD_ID_MAX 64u
 
 /* TRACE: a trace's flags. */
 #define SP_TRACE_CLOSED 1u /* closed by spanprof (open at exit or thread end) */

@@ -178,7 +178,7 @@ struct sp__module {
 	uintptr_t bias, start, end;
 	uint32_t flags;
 	uint8_t build_id_len;
-	uint8_t build_id[64];
+	uint8_t build_id[SP_BUILD_ID_MAX];
 	/* symbol table, loaded on first need */
 	int sym_state; /* 0 not loaded, 1 loaded, -1 unusable */
 	const struct sp__sym *syms;

@@ -182,7 +182,7 @@ static int read_modules(struct rd_dump *d, struct cur *c, char *err, size_t errl
 		m->flags = U32(c);
 		m->build_id_len = U8(c);
 		rd(c, 3);
-		if (m->build_id_len > 64 || !need(c, m->build_id_len))
+		if (m->build_id_len > SP_BUILD_ID_MAX || !need(c, m->build_id_len))
 			return fail(d, err, errlen, "corrupt module %u (byte %zu)", i, c->pos);
 		m->build_id = c->base + c->pos;
 		c->pos += m->build_id_len;

@@ -13,14 +13,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <gelf.h>
-#include "dwarf_walk.h"
 #include <libelf.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "dwarf_walk.h"
+#include "format.h"
 
 struct fn {
 	uint64_t lo, hi;
@@ -35,7 +37,7 @@ struct sym {
 
 struct module {
 	char *path;
-	uint8_t build_id[64];
+	uint8_t build_id[SP_BUILD_ID_MAX];
 	size_t build_id_len;
 	int state; /* 0 not opened, 1 usable, -1 not */
 	struct fn *fns;
@@ -379,7 +381,7 @@ static void open_module(struct rd_symbolizer *s, struct module *m)
 		return;
 	}
 	if (m->build_id_len) {
-		uint8_t id[64];
+		uint8_t id[SP_BUILD_ID_MAX];
 		size_t n = elf_build_id(e, id, sizeof id);
 		if (n != m->build_id_len || memcmp(id, m->build_id, n)) {
 			warn(s, "%s has changed since the run (build-id differs); its functions are shown by address",
