@@ -13,6 +13,17 @@
 
 enum { SP_CTL_ENABLE = 1, SP_CTL_DISABLE = 2, SP_CTL_CLEAR = 3, SP_CTL_DUMP = 4 };
 
+/* A command's name (`spanprof ctl PID NAME`) to its number; 0 if none. */
+static inline __attribute__((no_instrument_function, unused)) int sp__control_command(const char *name)
+{
+	static const char *const names[] = { [SP_CTL_ENABLE] = "enable", [SP_CTL_DISABLE] = "disable",
+					     [SP_CTL_CLEAR] = "clear", [SP_CTL_DUMP] = "dump" };
+	for (int i = SP_CTL_ENABLE; i <= SP_CTL_DUMP; i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return 0;
+}
+
 /* SIGUSR1, SIGUSR2, SIGRTMIN[+N] (also without "SIG"), or a number of one
  * of those; 0 for anything else. */
 static inline __attribute__((no_instrument_function, unused)) int sp__control_signal(const char *v)

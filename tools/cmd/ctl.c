@@ -26,11 +26,7 @@ int cmd_ctl(int argc, char **argv)
 	if (live_pid("ctl", argv[p.ind], &pid))
 		return 2;
 	const char *what = argv[p.ind + 1];
-	static const char *cmds[] = { NULL, "enable", "disable", "clear", "dump" };
-	int cmd = 0;
-	for (int i = 1; i <= 4; i++)
-		if (!strcmp(what, cmds[i]))
-			cmd = i;
+	int cmd = sp__control_command(what);
 	if (!cmd)
 		return msg_usagef("ctl", "'%s' is not enable, disable, clear or dump", what);
 	char path[PATH_MAX * 2] = "";
