@@ -89,6 +89,66 @@ static int by_change(const void *x, const void *y)
 	return ca < cb ? 1 : ca > cb ? -1 : 0;
 }
 
+/* Match: one row per path, summed over its nodes on each side (rows[0]
+ * is the root's). -1 on no memory. */
+static int match(const struct side s[2], struct hashmap *map, struct row *rows, size_t *n)
+{
+	for (int side = 0; side < 2; side++)
+		for (uint32_t k = 0; k < s[side].t.dec.nnodes; k++) {
+			const sp_node *nd = &s[side].t.dec.nodes[k];
+			long i = hashmap_get_or_put(map, s[side].hash[k], (uint32_t)*n);
+			if (i < 0)
+				return -1;
+			if ((size_t)i == *n)
+				rows[(*n)++].node = nd;
+			if (side == 0) {
+				rows[i].before += nd->duration_ns;
+				rows[i].nb++;
+			} else {
+				rows[i].after += nd->duration_ns;
+				rows[i].na++;
+			}
+		}
+	return 0;
+}
+
+static void row_json(struct json *j, const struct row *r)
+{
+	json_object(j, NULL);
+	char *path = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&path, &len);
+	if (m) {
+		print_path(m, r->node);
+		fclose(m);
+	}
+	json_str(j, "path", path ? path : "");
+	free(path);
+	if (r->nb)
+		json_u64(j, "before_ns", r->before);
+	else
+		json_null(j, "before_ns");
+	if (r->na)
+		json_u64(j, "after_ns", r->after);
+	else
+		json_null(j, "after_ns");
+	json_i64(j, "change_ns", (int64_t)r->after - (int64_t)r->before);
+	json_end(j);
+}
+
+static void row_text(const struct row *r, double change)
+{
+	char a[32], b[32];
+	printf("%11s  %11s  %+11.3f  ", r->nb ? fmt_ms(a, sizeof a, r->before) : "-",
+	       r->na ? fmt_ms(b, sizeof b, r->after) : "-", change);
+	if (r->nb && r->na && r->before)
+		printf("%+7.1f%%  ", 100.0 * change * 1e6 / (double)r->before);
+	else
+		printf("%8s  ", r->nb ? "gone" : "new");
+	print_path(stdout, r->node);
+	putchar('\n');
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	const char *file = CLI_DEFAULT_DUMP;
@@ -131,24 +191,8 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	rows = calloc((size_t)s[0].t.dec.nnodes + s[1].t.dec.nnodes, sizeof *rows);
-	if (!rows)
+	if (!rows || match(s, &map, rows, &n))
 		goto out;
-	for (int side = 0; side < 2; side++)
-		for (uint32_t k = 0; k < s[side].t.dec.nnodes; k++) {
-			const sp_node *nd = &s[side].t.dec.nodes[k];
-			long i = hashmap_get_or_put(&map, s[side].hash[k], (uint32_t)n);
-			if (i < 0)
-				goto out;
-			if ((size_t)i == n)
-				rows[n++].node = nd;
-			if (side == 0) {
-				rows[i].before += nd->duration_ns;
-				rows[i].nb++;
-			} else {
-				rows[i].after += nd->duration_ns;
-				rows[i].na++;
-			}
-		}
 	qsort(rows + 1, n ? n - 1 : 0, sizeof *rows, by_change); /* the root stays first */
 	fmt_big_stdout();
 	struct json j;
@@ -168,38 +212,10 @@ int cmd_diff(int argc, char **argv)
 		if (i > 0 && fabs(change) < min_ms)
 			continue;
 		shown++;
-		if (json) {
-			json_object(&j, NULL);
-			char *path = NULL;
-			size_t len = 0;
-			FILE *m = open_memstream(&path, &len);
-			if (m) {
-				print_path(m, r->node);
-				fclose(m);
-			}
-			json_str(&j, "path", path ? path : "");
-			free(path);
-			if (r->nb)
-				json_u64(&j, "before_ns", r->before);
-			else
-				json_null(&j, "before_ns");
-			if (r->na)
-				json_u64(&j, "after_ns", r->after);
-			else
-				json_null(&j, "after_ns");
-			json_i64(&j, "change_ns", (int64_t)r->after - (int64_t)r->before);
-			json_end(&j);
-			continue;
-		}
-		char a[32], b[32];
-		printf("%11s  %11s  %+11.3f  ", r->nb ? fmt_ms(a, sizeof a, r->before) : "-",
-		       r->na ? fmt_ms(b, sizeof b, r->after) : "-", change);
-		if (r->nb && r->na && r->before)
-			printf("%+7.1f%%  ", 100.0 * change * 1e6 / (double)r->before);
+		if (json)
+			row_json(&j, r);
 		else
-			printf("%8s  ", r->nb ? "gone" : "new");
-		print_path(stdout, r->node);
-		putchar('\n');
+			row_text(r, change);
 	}
 	if (json) {
 		json_newline(&j);
