@@ -37,6 +37,8 @@ enum sp__site_kind {
 #define SP_MOD_MAIN 1u
 #define SP_MOD_UNLOADED 2u
 #define SP_BUILD_ID_MAX 64u
+/* SITES: a function in no known module. */
+#define SP_NO_MODULE 0xffffffffu
 
 /* TRACE: a trace's flags. */
 #define SP_TRACE_CLOSED 1u /* closed by spanprof (open at exit or thread end) */

@@ -193,7 +193,7 @@ static void write_sites(struct writer *w)
 		w_u8(w, s->kind);
 		w_bytes(w, "\0\0", 3);
 		if (s->kind == SP_SITE_FUNC) {
-			w_u32(w, m ? s->module : UINT32_MAX);
+			w_u32(w, m ? s->module : SP_NO_MODULE);
 			w_u64(w, m ? s->addr - m->bias : s->addr);
 			w_u64(w, s->addr);
 			w_u32(w, s->size);

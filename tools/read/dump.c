@@ -228,11 +228,11 @@ static int read_sites(struct rd_dump *d, struct cur *c, char *err, size_t errlen
 			return fail(d, err, errlen, "corrupt: site %u has kind %u (byte %zu)", i, s->kind, sat);
 		if (s->kind == SP_SITE_FUNC) {
 			s->module = x;
-			if (x != UINT32_MAX && x >= d->nmodules)
+			if (x != SP_NO_MODULE && x >= d->nmodules)
 				return fail(d, err, errlen, "corrupt: site %u names module %u of %u (byte %zu)", i, x,
 					    d->nmodules, sat);
 		} else {
-			s->module = UINT32_MAX;
+			s->module = SP_NO_MODULE;
 			s->line = x;
 		}
 	}

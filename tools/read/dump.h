@@ -25,7 +25,7 @@ struct rd_dump_module {
 
 struct rd_dump_site {
 	uint8_t kind;     /* enum sp__site_kind (format.h) */
-	uint32_t module;  /* function: module index, or UINT32_MAX */
+	uint32_t module;  /* function: module index, or SP_NO_MODULE */
 	uint32_t line;    /* probe */
 	uint64_t offset;  /* function: address in the module file */
 	uint64_t address; /* function: runtime address */
