@@ -100,7 +100,7 @@ static void w_patch64(struct writer *w, uint64_t at, uint64_t v)
 }
 
 /* Section header; returns the offset where its length goes. */
-static uint64_t w_section(struct writer *w, uint32_t type)
+static uint64_t w_section(struct writer *w, enum sp__section_kind type)
 {
 	w_u32(w, type);
 	w_u32(w, 0);
@@ -145,7 +145,7 @@ static void write_info(struct writer *w, size_t ntraces, struct sp__trace **v, c
 	}
 	cmd[clen] = '\0';
 
-	uint64_t at = w_section(w, 1);
+	uint64_t at = w_section(w, SP_SECTION_INFO);
 	w_u64(w, (uint64_t)getpid());
 	w_f64(w, sp__ticks_per_ns());
 	w_u64(w, tick);
@@ -175,7 +175,7 @@ static void write_info(struct writer *w, size_t ntraces, struct sp__trace **v, c
 static void write_modules(struct writer *w)
 {
 	uint32_t n = sp__module_count();
-	uint64_t at = w_section(w, 2);
+	uint64_t at = w_section(w, SP_SECTION_MODULES);
 	w_u32(w, n);
 	w_u32(w, 0);
 	for (uint32_t i = 0; i < n; i++) {
@@ -197,7 +197,7 @@ static void write_modules(struct writer *w)
 static void write_sites(struct writer *w)
 {
 	uint32_t n = sp__site_count();
-	uint64_t at = w_section(w, 3);
+	uint64_t at = w_section(w, SP_SECTION_SITES);
 	w_u32(w, n);
 	w_u32(w, 0);
 	for (uint32_t id = 1; id <= n; id++) {
@@ -206,7 +206,7 @@ static void write_sites(struct writer *w)
 		w_u8(w, s->kind);
 		w_bytes(w, "\0\0", 3);
 		if (s->kind == SP_SITE_FUNC) {
-			w_u32(w, m ? s->module : UINT32_MAX);
+			w_u32(w, m ? s->module : SP_NO_MODULE);
 			w_u64(w, m ? s->offset : s->addr);
 			w_u64(w, s->addr);
 			w_u32(w, s->size);
@@ -231,7 +231,7 @@ static void write_sites(struct writer *w)
 
 static void write_trace(struct writer *w, const struct sp__trace *tr)
 {
-	uint64_t at = w_section(w, 4);
+	uint64_t at = w_section(w, SP_SECTION_TRACE);
 	w_u64(w, tr->seq);
 	w_u64(w, tr->tid);
 	w_u64(w, tr->t0);
@@ -259,10 +259,9 @@ static int write_all(int fd, struct sp__trace **v, size_t n, const struct sp__st
 	w_bytes(w, SP_DUMP_MAGIC, 8);
 	w_u32(w, SP_DUMP_VERSION);
 	w_u32(w, SP_DUMP_VERSION_MIN);
-	w_u32(w, 64);
-	w_u32(w, 0x01020304u);
-	uint64_t size_at = w_pos(w);
-	w_u64(w, 0);
+	w_u32(w, SP_DUMP_HEADER_SIZE);
+	w_u32(w, SP_DUMP_BYTE_ORDER);
+	w_u64(w, 0); /* the file size, at SP_DUMP_SIZE_AT: patched at the end */
 	w_u32(w, (uint32_t)(3 + n));
 	w_u32(w, 0);
 	w_u64(w, (uint64_t)getpid());
@@ -274,7 +273,7 @@ static int write_all(int fd, struct sp__trace **v, size_t n, const struct sp__st
 	for (size_t i = 0; i < n; i++)
 		write_trace(w, v[i]);
 	uint64_t end = w_pos(w);
-	w_patch64(w, size_at, end);
+	w_patch64(w, SP_DUMP_SIZE_AT, end);
 	return w->err ? -w->err : 0;
 }
 
@@ -284,7 +283,7 @@ static int seal(int fd)
 {
 	uint32_t flags = SP_DUMP_FLAG_CHECKSUM; /* checksummed: set first */
 	struct stat st;
-	if (pwrite(fd, &flags, 4, 36) != 4 || fstat(fd, &st) != 0)
+	if (pwrite(fd, &flags, 4, SP_DUMP_FLAGS_AT) != 4 || fstat(fd, &st) != 0)
 		return -(errno ? errno : EIO);
 	size_t size = (size_t)st.st_size;
 	const uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);

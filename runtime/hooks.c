@@ -45,14 +45,12 @@ SP_COLD static void set_call_id(struct sp__thread *t, uint32_t site)
 		return;
 	uint64_t n = atomic_fetch_add((atomic_uint_fast64_t *)&s->calls, 1) + 1;
 	char tmp[24];
-	int len = 0;
+	size_t at = sizeof tmp;
 	do {
-		tmp[len++] = (char)('0' + n % 10);
+		tmp[--at] = (char)('0' + n % 10);
 		n /= 10;
 	} while (n);
-	for (int i = 0; i < len; i++)
-		t->id[i] = tmp[len - 1 - i];
-	t->idlen = (uint16_t)len;
+	sp__set_trace_id(t, tmp + at, sizeof tmp - at);
 }
 
 

@@ -10,16 +10,23 @@
  *               per-function decision cache the hooks read
  *   modules.c   loaded executables and libraries, ELF symbol tables
  *   dwarf_files.c  which functions a source file defines (file:NAME patterns)
- *   args.c      arguments of SPANPROF_ARGS functions (DWARF + libunwind)
+ *   args_index.c  arguments of SPANPROF_ARGS functions: where, from DWARF
+ *   args_eval.c   ... and their values at a call (libunwind); args.h between them
  *   config.c    SPANPROF_* variables, parsed once; glob matching
  *   clock.c     ticks (TSC / cntvct / clock_gettime) and their calibration
  *   overhead.c  self-measurement of the cost of a span
  *   dump.c      the dump writer (docs/FORMAT.md)
- *   decode.c    record stream -> tree (also compiled into the CLI)
  *   snapshot.c  the read API
  *   init.c      constructor, exit dump, control API
  *   control.c   live control from outside (SPANPROF_SIGNAL, `spanprof ctl`):
  *               the handler, the dump thread, the sigaction/signal wrappers
+ *
+ * Shared with the CLI, in common/ (libspcommon, linked in):
+ *   format.h    the dump format: section and site kinds, record heads and
+ *               structs, header offsets
+ *   decode.c    record stream -> tree (snapshots here, dumps in the CLI)
+ *   dwarf_walk.c  the walk over a module's DW_TAG_subprograms
+ *   control.h   the live-control protocol (signals, commands, dump name)
  *
  * Every function here runs inside someone else's program: no exit, no
  * abort, no lock held while a trace is built, and nothing on a hook's path
@@ -54,29 +61,7 @@ typedef uint64_t sp_ticks_t; /* clock ticks; convert with sp__ticks_to_ns */
 #include "format.h"
 #define SP_MAX_SITES (SP_REC_SITE_MASK + 1u)
 
-struct sp__span_rec { /* 24 bytes */
-	uint32_t head;
-	uint32_t parent; /* ordinal */
-	sp_ticks_t t0, t1;
-};
-
-struct sp__cumul_rec { /* 56 bytes */
-	uint32_t head;
-	uint32_t parent;
-	uint64_t count;
-	sp_ticks_t total, min, max;
-	/* used while recording, ignored by readers: */
-	uint32_t child_head; /* slot + 1 of the first cumulative child, 0: none */
-	uint32_t next;       /* slot + 1 of the next sibling cumulative node, 0: none */
-	uint32_t ord;        /* this node's ordinal */
-	uint32_t reserved;
-};
-
-struct sp__data_rec { /* 16 bytes, then key and string bytes, padded to 8 */
-	uint32_t head;
-	uint32_t owner;
-	uint64_t value;
-};
+/* struct sp__span_rec, sp__cumul_rec, sp__data_rec: format.h */
 
 /* ------------------------------------------------------------------------
  * Memory (mem.c): page-granular, never malloc, safe in signal handlers.
@@ -181,8 +166,7 @@ SP_HIDDEN void sp__warn_once(atomic_int *flag, const char *fmt, ...)
 /* ------------------------------------------------------------------------
  * Modules (modules.c)
  */
-#define SP_MOD_MAIN 1u
-#define SP_MOD_UNLOADED 2u
+/* SP_MOD_MAIN, SP_MOD_UNLOADED: format.h */
 #define SP_MAX_MODULES 4096
 
 struct sp__sym {
@@ -197,7 +181,7 @@ struct sp__module {
 	uint32_t flags; /* written with release, read with acquire (modules.c) */
 	_Atomic uint32_t sites; /* function sites that name it: kept while > 0 */
 	uint8_t build_id_len;
-	uint8_t build_id[64];
+	uint8_t build_id[SP_BUILD_ID_MAX];
 	/* symbol table, loaded on first need */
 	int sym_state; /* 0 not loaded, 1 loaded, -1 unusable */
 	const struct sp__sym *syms;
@@ -240,8 +224,7 @@ SP_HIDDEN void sp__dwarf_file_functions(struct sp__module *m);
 /* ------------------------------------------------------------------------
  * Sites and the decision cache (sites.c)
  */
-enum sp__site_kind { SP_SITE_FUNC = 1, SP_SITE_PROBE = 2, SP_SITE_NAME = 3 };
-
+/* enum sp__site_kind: format.h */
 struct sp__site {
 	uint8_t kind;
 	uint32_t module;  /* FUNC */
@@ -251,7 +234,7 @@ struct sp__site {
 	const char *name; /* FUNC: symbol (may be NULL); PROBE, NAME: the name */
 	const struct sp_srcloc *loc; /* PROBE */
 	atomic_uint_fast64_t calls;  /* traces this site started (ids) */
-	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argspec (args.c) */
+	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argspec (args.h) */
 	const char *id_param;        /* FUNC: SPANPROF_TRACE=NAME@PARAM, the id's parameter */
 	atomic_int id_warned;        /* that parameter's value could not be read (told once) */
 };

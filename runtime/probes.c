@@ -44,14 +44,6 @@ static struct sp__thread *thread(void)
 	return t && !t->busy ? t : NULL;
 }
 
-static void set_id(struct sp__thread *t, const char *id)
-{
-	size_t n = id ? strnlen(id, SP_MAX_NAME_LEN) : 0;
-	if (n)
-		memcpy(t->id, id, n);
-	t->idlen = (uint16_t)n;
-}
-
 /* Open a manual frame for `site` below the caller at (pc, sp); NULL if
  * nothing was opened. */
 static struct sp__frame *open_manual(struct sp__thread *t, uint32_t site, uint16_t flags, bool cumul,
@@ -113,7 +105,7 @@ static struct sp__frame *trace_begin(struct sp__thread *t, const char *name, con
 	if (!f)
 		return NULL;
 	if (!nested)
-		set_id(t, id);
+		sp__set_trace_id(t, id, id ? strnlen(id, SP_MAX_NAME_LEN) : 0);
 	else if (id && *id && f->kind == SP_FRAME_SPAN)
 		sp__add_data(t, f->ord, false, SP_VALUE_STR, "id", 0, id);
 	return f;

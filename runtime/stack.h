@@ -21,6 +21,8 @@
 
 #include "internal.h"
 
+#include <string.h> /* after internal.h: it defines _GNU_SOURCE */
+
 #define SP_TRACE_HDR 256u            /* header area at the start of a block */
 #define SP_BUF_INITIAL (64u << 10)   /* first trace buffer of a thread */
 #define SP_FRAMES_INITIAL 256u
@@ -59,7 +61,7 @@ struct sp__frame {
 /* A stored trace: the header area of its block. */
 struct sp__trace {
 	atomic_uint refs;
-	uint32_t flags;      /* SP_TRACE_CLOSED */
+	uint32_t flags;      /* SP_TRACE_CLOSED (format.h) */
 	size_t size;         /* mapping size of the block */
 	uint64_t seq, tid;
 	sp_ticks_t t0, t1;
@@ -69,7 +71,6 @@ struct sp__trace {
 	char id[SP_MAX_NAME_LEN + 1];
 	size_t len;          /* bytes of records after the header area */
 };
-#define SP_TRACE_CLOSED 1u /* closed by spanprof: open at exit or thread end */
 _Static_assert(sizeof(struct sp__trace) <= SP_TRACE_HDR, "trace header too big");
 
 struct sp__thread {
@@ -106,6 +107,19 @@ SP_INLINE void *sp__rec(struct sp__thread *t, uint32_t slot)
 	return t->buf + SP_TRACE_HDR + (size_t)slot * 8u;
 }
 
+/* The id of the trace being built (sp_trace_begin's, a call number, an
+ * argument's value): cut at SP_MAX_NAME_LEN bytes. The one place that
+ * writes it. */
+SP_INLINE void sp__set_trace_id(struct sp__thread *t, const char *id, size_t len)
+{
+	if (len > SP_MAX_NAME_LEN)
+		len = SP_MAX_NAME_LEN;
+	if (len)
+		memcpy(t->id, id, len);
+	t->id[len] = '\0';
+	t->idlen = (uint16_t)len;
+}
+
 /* thread.c */
 SP_HIDDEN struct sp__thread *sp__thread_attach(void); /* creates this thread's record */
 SP_HIDDEN void sp__threads_init(void);
@@ -134,7 +148,7 @@ SP_HIDDEN void sp__add_data(struct sp__thread *t, uint32_t ord, bool trace_level
 			    const char *key, uint64_t num, const char *str);
 SP_HIDDEN void sp__close_all(struct sp__thread *t, uint32_t trace_flags); /* exit, thread end */
 
-/* args.c: add the arguments of the function of hook frame `f` (site
+/* args_eval.c: add the arguments of the function of hook frame `f` (site
  * `site`) to its span's data. */
 SP_HIDDEN void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t site);
 

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "tree.h"
+#include "read/dump.h"
+#include "read/tree.h"
 #include "test_util.h"
 
 static uint8_t *dump_bytes(size_t *size)
@@ -53,16 +53,16 @@ static uint8_t *dump_bytes(size_t *size)
 /* Open and decode everything; returns true if all of it was valid. */
 static bool read_all(const uint8_t *b, size_t n, bool unchecked, char *err, size_t errlen)
 {
-	struct sp_dump d;
-	bool ok = sp_dump_parse("t.out", b, n, unchecked, &d, err, errlen) == 0;
+	struct rd_dump d;
+	bool ok = rd_dump_parse("t.out", b, n, unchecked, &d, err, errlen) == 0;
 	for (size_t i = 0; ok && i < d.ntraces; i++) {
-		struct sp_tree t;
-		ok = sp_tree_load(&d, i, &t, err, errlen) == 0;
+		struct rd_tree t;
+		ok = rd_tree_load(&d, i, &t, err, errlen) == 0;
 		if (ok)
-			sp_tree_free(&t);
+			rd_tree_free(&t);
 	}
-	sp_names_free(&d);
-	sp_dump_close(&d);
+	rd_names_free(&d);
+	rd_dump_close(&d);
 	return ok;
 }
 
@@ -71,15 +71,15 @@ Test(reader, a_dump_reads_back_exactly)
 	size_t n;
 	uint8_t *b = dump_bytes(&n);
 	sp_snapshot *s = sp_snapshot_take();
-	struct sp_dump d;
+	struct rd_dump d;
 	char err[512];
-	cr_assert_eq(sp_dump_parse("t.out", b, n, false, &d, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(rd_dump_parse("t.out", b, n, false, &d, err, sizeof err), 0, "%s", err);
 	cr_assert_eq(d.ntraces, 3);
 	cr_assert_eq(d.pid, (uint64_t)getpid());
 	for (size_t i = 0; i < 3; i++) {
 		const sp_trace_info *want = sp_snapshot_trace(s, i);
-		struct sp_tree t;
-		cr_assert_eq(sp_tree_load(&d, i, &t, err, sizeof err), 0, "%s", err);
+		struct rd_tree t;
+		cr_assert_eq(rd_tree_load(&d, i, &t, err, sizeof err), 0, "%s", err);
 		cr_assert_eq(t.tr->seq, want->seq);
 		cr_assert_str_eq(t.tr->id, want->id);
 		cr_assert_str_eq(t.name, "cmd");
@@ -93,11 +93,11 @@ Test(reader, a_dump_reads_back_exactly)
 		/* the same ticks and the same rate give the same ns */
 		cr_assert_eq(ph->duration_ns, wph->duration_ns);
 		cr_assert_eq(ph->first_child->total_ns, wph->first_child->total_ns);
-		cr_assert_eq(sp_dump_wall_ns(&d, t.tr->t0) / 1000, want->start_ns / 1000);
-		sp_tree_free(&t);
+		cr_assert_eq(rd_dump_wall_ns(&d, t.tr->t0) / 1000, want->start_ns / 1000);
+		rd_tree_free(&t);
 	}
-	sp_names_free(&d);
-	sp_dump_close(&d);
+	rd_names_free(&d);
+	rd_dump_close(&d);
 	sp_snapshot_free(s);
 	free(b);
 }

@@ -103,13 +103,13 @@ int cli_next(struct cli_parser *p)
 	const char *bad = p->argv[optind - 1];
 	if (c == '?') {
 		if (optopt)
-			sp_usagef(p->cmd->name, "unknown option '-%c'", optopt);
+			msg_usagef(p->cmd->name, "unknown option '-%c'", optopt);
 		else
-			sp_usagef(p->cmd->name, "unknown option '%s'", bad);
+			msg_usagef(p->cmd->name, "unknown option '%s'", bad);
 		return CLI_ERROR;
 	}
 	if (c == ':') {
-		sp_usagef(p->cmd->name, "option '%s' needs a value", bad);
+		msg_usagef(p->cmd->name, "option '%s' needs a value", bad);
 		return CLI_ERROR;
 	}
 	if (c >= 1000)
@@ -127,7 +127,7 @@ int cli_uint(const struct cli_parser *p, const char *what, const char *s, unsign
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (!*s || *s == '-' || *end || errno || v > max) {
-		sp_usagef(p->cmd->name, "%s '%s' is not a whole number in 0..%llu", what, s, max);
+		msg_usagef(p->cmd->name, "%s '%s' is not a whole number in 0..%llu", what, s, max);
 		return -1;
 	}
 	*out = v;
@@ -140,7 +140,7 @@ int cli_double(const struct cli_parser *p, const char *what, const char *s, doub
 	errno = 0;
 	double v = strtod(s, &end);
 	if (!*s || *end || errno || !isfinite(v) || v < 0) {
-		sp_usagef(p->cmd->name, "%s '%s' is not a number >= 0", what, s);
+		msg_usagef(p->cmd->name, "%s '%s' is not a number >= 0", what, s);
 		return -1;
 	}
 	*out = v;

@@ -1,7 +1,7 @@
 /* cli.h - subcommands and their options, as data.
  *
  * Each subcommand is one entry of the table in main.c and one file
- * (cmd_NAME.c) exporting `int cmd_NAME(int argc, char **argv)`. Its
+ * (cmd/NAME.c) exporting `int cmd_NAME(int argc, char **argv)`. Its
  * options are an array of struct cli_opt, from which both parsing
  * (getopt_long) and --help are generated:
  *
@@ -18,9 +18,23 @@
  *       ...
  *   }
  *   // operands: argv[p.ind .. argc)
+ *
+ * Names. The CLI is a program, not a library, and never uses the public
+ * prefix sp_ (that is include/spanprof.h's, e.g. sp_dump() which writes a
+ * dump) for its own names: each folder's files use the prefix of their
+ * role, so a name says where it lives:
+ *   cli_           option parsing (cli.c)
+ *   cmd_           subcommands (cmd/) and what they share (common.c)
+ *   msg_           messages on stderr (msg.c)
+ *   rd_            reading a dump (read/): struct rd_dump, rd_tree, rd_symbolizer
+ *   live_ hashmap_ the rest of read/
+ *   fmt_ json_ model_json_ pie_  render/
+ *   export_        export/
+ * What the CLI shares with the runtime comes from common/ with the
+ * runtime's internal prefix sp__ (sp__decode, format.h's SP_ constants).
  */
-#ifndef SP_CLI_H
-#define SP_CLI_H
+#ifndef CLI_H
+#define CLI_H
 
 #include <stdbool.h>
 

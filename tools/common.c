@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "control.h"
-#include "live.h"
 #include "msg.h"
+#include "read/live.h"
 
-int cmd_open(const char *path, long pid, struct sp_dump *d)
+int cmd_open(const char *path, long pid, struct rd_dump *d)
 {
 	char live[PATH_MAX * 2];
 	if (pid) {
@@ -23,10 +23,10 @@ int cmd_open(const char *path, long pid, struct sp_dump *d)
 		path = live;
 	}
 	char err[1024];
-	if (sp_dump_open(path, d, err, sizeof err) == 0)
+	if (rd_dump_open(path, d, err, sizeof err) == 0)
 		return 0;
-	sp_errorf("%s", err);
-	sp_dump_close(d);
+	msg_errorf("%s", err);
+	rd_dump_close(d);
 	return 1;
 }
 
@@ -38,9 +38,9 @@ FILE *cmd_create(const char *path)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0666);
 	if (fd < 0) {
 		if (errno == ENXIO)
-			sp_errorf("cannot write %s: a FIFO with no reader", path);
+			msg_errorf("cannot write %s: a FIFO with no reader", path);
 		else
-			sp_errorf("cannot write %s: %s", path, strerror(errno));
+			msg_errorf("cannot write %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	int fl = fcntl(fd, F_GETFL);
@@ -48,7 +48,7 @@ FILE *cmd_create(const char *path)
 	if (fl != -1 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != -1)
 		f = fdopen(fd, "w");
 	if (!f) {
-		sp_errorf("cannot write %s: %s", path, strerror(errno));
+		msg_errorf("cannot write %s: %s", path, strerror(errno));
 		close(fd);
 	}
 	return f;
@@ -65,16 +65,16 @@ int cmd_source_opt(const char *cmd, struct cmd_source *s, int o, const char *arg
 	return 0;
 }
 
-void cmd_close(struct sp_dump *d)
+void cmd_close(struct rd_dump *d)
 {
-	sp_names_free(d);
-	sp_dump_close(d);
+	rd_names_free(d);
+	rd_dump_close(d);
 }
 
-long cmd_pick(const char *cmd, struct sp_dump *d, const char *spec)
+long cmd_pick(const char *cmd, struct rd_dump *d, const char *spec)
 {
 	if (d->ntraces == 0) {
-		sp_errorf("no traces in %s; run the program with SPANPROF_ENABLED=1", d->path);
+		msg_errorf("no traces in %s; run the program with SPANPROF_ENABLED=1", d->path);
 		return -1;
 	}
 	if (!strcmp(spec, "first"))
@@ -92,22 +92,22 @@ long cmd_pick(const char *cmd, struct sp_dump *d, const char *spec)
 	char *end;
 	unsigned long long seq = strtoull(s, &end, 10);
 	if (!*s || *end || *s == '-') {
-		sp_usagef(cmd, "'%s' is not a trace number (or first, last, slowest)", spec);
+		msg_usagef(cmd, "'%s' is not a trace number (or first, last, slowest)", spec);
 		return -2;
 	}
-	long i = sp_dump_find(d, seq);
+	long i = rd_dump_find(d, seq);
 	if (i < 0)
-		sp_errorf("no trace #%llu in %s (traces #%llu..#%llu)", seq, d->path,
+		msg_errorf("no trace #%llu in %s (traces #%llu..#%llu)", seq, d->path,
 			  (unsigned long long)d->traces[0].seq, (unsigned long long)d->traces[d->ntraces - 1].seq);
 	return i;
 }
 
-int cmd_tree(struct sp_dump *d, size_t index, struct sp_tree *t)
+int cmd_tree(struct rd_dump *d, size_t index, struct rd_tree *t)
 {
 	char err[1024];
-	if (sp_tree_load(d, index, t, err, sizeof err) == 0)
+	if (rd_tree_load(d, index, t, err, sizeof err) == 0)
 		return 0;
-	sp_errorf("%s", err);
+	msg_errorf("%s", err);
 	return 1;
 }
 
@@ -127,7 +127,7 @@ static const sp_node *find_path(const sp_node *node, const char *path)
 	return node;
 }
 
-const sp_node *cmd_zoom(const struct sp_tree *t, const char *zoom)
+const sp_node *cmd_zoom(const struct rd_tree *t, const char *zoom)
 {
 	if (!zoom)
 		return t->root;
@@ -135,7 +135,7 @@ const sp_node *cmd_zoom(const struct sp_tree *t, const char *zoom)
 	unsigned long n = strtoul(zoom, &end, 10);
 	if (*zoom && !*end) {
 		if (n >= t->dec.nnodes) {
-			sp_errorf("no node %lu in trace #%llu (nodes 0..%u)", n, (unsigned long long)t->tr->seq,
+			msg_errorf("no node %lu in trace #%llu (nodes 0..%u)", n, (unsigned long long)t->tr->seq,
 				  t->dec.nnodes - 1);
 			return NULL;
 		}
@@ -147,7 +147,7 @@ const sp_node *cmd_zoom(const struct sp_tree *t, const char *zoom)
 		p += rl + (p[rl] == '/');
 	const sp_node *node = find_path(t->root, p);
 	if (!node)
-		sp_errorf("no span '%s' in trace #%llu (a path of names from the root, or a node number)", zoom,
+		msg_errorf("no span '%s' in trace #%llu (a path of names from the root, or a node number)", zoom,
 			  (unsigned long long)t->tr->seq);
 	return node;
 }
@@ -156,16 +156,16 @@ int cmd_color_ok(const char *cmd, const char *when)
 {
 	if (!strcmp(when, "auto") || !strcmp(when, "always") || !strcmp(when, "never"))
 		return 0;
-	return sp_usagef(cmd, "--color takes auto, always or never, not '%s'", when);
+	return msg_usagef(cmd, "--color takes auto, always or never, not '%s'", when);
 }
 
 int cmd_one_trace(const char *cmd, const char *file, long pid, int argc, char **argv, int ind, const char *zoom,
-		  struct sp_dump *d, struct sp_tree *t, const sp_node **node)
+		  struct rd_dump *d, struct rd_tree *t, const sp_node **node)
 {
 	if (ind >= argc)
-		return sp_usagef(cmd, "which trace? give its number from 'spanprof list' (or slowest)");
+		return msg_usagef(cmd, "which trace? give its number from 'spanprof list' (or slowest)");
 	if (ind + 1 < argc)
-		return sp_usagef(cmd, "one trace at a time ('%s' is extra)", argv[ind + 1]);
+		return msg_usagef(cmd, "one trace at a time ('%s' is extra)", argv[ind + 1]);
 	if (cmd_open(file, pid, d))
 		return 1;
 	long i = cmd_pick(cmd, d, argv[ind]);
@@ -179,7 +179,7 @@ int cmd_one_trace(const char *cmd, const char *file, long pid, int argc, char **
 	}
 	*node = cmd_zoom(t, zoom);
 	if (!*node) {
-		sp_tree_free(t);
+		rd_tree_free(t);
 		cmd_close(d);
 		return 1;
 	}

@@ -132,7 +132,7 @@ static int finish_stdout(int status)
 		struct stat st;
 		if (fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode) && errno == EPIPE)
 			return status;
-		sp_errorf("write error on standard output: %s", strerror(errno));
+		msg_errorf("write error on standard output: %s", strerror(errno));
 		return 1;
 	}
 	return status;
@@ -155,14 +155,14 @@ int main(int argc, char **argv)
 		return finish_stdout(0);
 	}
 	if (name[0] == '-')
-		return sp_usagef(NULL, "unknown option '%s'", name);
+		return msg_usagef(NULL, "unknown option '%s'", name);
 	const struct cli_cmd *cmd = cli_find(name);
 	if (!cmd) {
 		const char *near = nearest(name);
 		if (near)
-			sp_errorf("'%s' is not a spanprof command; did you mean '%s'?", name, near);
+			msg_errorf("'%s' is not a spanprof command; did you mean '%s'?", name, near);
 		else
-			sp_errorf("'%s' is not a spanprof command", name);
+			msg_errorf("'%s' is not a spanprof command", name);
 		fprintf(stderr, "spanprof: try 'spanprof --help'\n");
 		return 2;
 	}

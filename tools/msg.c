@@ -36,7 +36,7 @@ static void put_quoted(const char *s, FILE *f)
 static void vline(const char *prefix, const char *fmt, va_list ap)
 {
 	assert(!strchr(fmt, '\n'));
-	sp_progress_done();
+	msg_progress_done();
 	fflush(stdout);
 	char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
@@ -47,7 +47,7 @@ static void vline(const char *prefix, const char *fmt, va_list ap)
 	free(msg);
 }
 
-void sp_errorf(const char *fmt, ...)
+void msg_errorf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -55,7 +55,7 @@ void sp_errorf(const char *fmt, ...)
 	va_end(ap);
 }
 
-void sp_warnf(const char *fmt, ...)
+void msg_warnf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -63,7 +63,7 @@ void sp_warnf(const char *fmt, ...)
 	va_end(ap);
 }
 
-int sp_usagef(const char *cmd, const char *fmt, ...)
+int msg_usagef(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -86,7 +86,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void sp_progress(const char *fmt, ...)
+void msg_progress(const char *fmt, ...)
 {
 	if (started < 0)
 		started = now_s();
@@ -101,7 +101,7 @@ void sp_progress(const char *fmt, ...)
 	shown = true;
 }
 
-void sp_progress_done(void)
+void msg_progress_done(void)
 {
 	if (shown) {
 		fputs("\r\033[K", stderr);

@@ -9,22 +9,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dump.h"
-#include "tree.h"
+#include "read/dump.h"
+#include "read/tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sp_dump d;
+	struct rd_dump d;
 	char err[512];
-	if (sp_dump_parse("fuzz", data, size, true, &d, err, sizeof err) == 0) {
+	if (rd_dump_parse("fuzz", data, size, true, &d, err, sizeof err) == 0) {
 		d.no_symbols = true;
 		for (size_t i = 0; i < d.ntraces; i++) {
-			struct sp_tree t;
-			if (sp_tree_load(&d, i, &t, err, sizeof err) == 0)
-				sp_tree_free(&t);
+			struct rd_tree t;
+			if (rd_tree_load(&d, i, &t, err, sizeof err) == 0)
+				rd_tree_free(&t);
 		}
 	}
-	sp_names_free(&d);
-	sp_dump_close(&d);
+	rd_names_free(&d);
+	rd_dump_close(&d);
 	return 0;
 }

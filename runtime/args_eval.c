@@ -1,0 +1,333 @@
+/* args_eval.c - the arguments of the functions named by SPANPROF_ARGS.
+ *
+ * The design's decorator captured a function's arguments automatically.
+ * Here, on the enter hook of such a function:
+ *   1. once per function, args_index.c: its DW_TAG_subprogram is found
+ *      by entry address, and for each formal parameter we keep its name,
+ *      what kind of value its type holds, and the DWARF location
+ *      expression valid at the instruction after the enter hook's call (a
+ *      location list picks the entry covering that pc);
+ *   2. each call, here: libunwind steps from here to the function's frame, and
+ *      the expressions are evaluated against that frame's registers (at a
+ *      call, only callee-saved registers and memory can hold a live
+ *      argument, and libunwind recovers exactly those) and its CFA.
+ * Values become the span's data: integers, bools, doubles, pointers (as
+ * "0x..."), char * strings (first 64 bytes), "<optimized out>" where DWARF
+ * says the value is gone (entry_value, no location), "<?>" for what this
+ * evaluator does not handle (pieces, vector registers). Memory is read with
+ * process_vm_readv, so a bad pointer is reported, never dereferenced.
+ *
+ * Cost: a few unw_step calls, each a couple of microseconds on Debian's
+ * libunwind (it blocks signals around its cache) - fine for the functions
+ * one asks about, which is why it is opt-in per function.
+ */
+#include "args.h"
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include <dwarf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------
+ * Each call: evaluate
+ */
+struct frame_regs {
+	unw_cursor_t *cur;  /* positioned on the function's frame */
+	uintptr_t cfa;      /* 0 until needed */
+	unw_cursor_t *caller;
+};
+
+static bool read_mem(uintptr_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+static bool reg_value(struct frame_regs *fr, uint64_t regno, uint64_t *v)
+{
+	if (regno > 16)
+		return false; /* vector registers: caller-saved, never live across the hook call */
+	unw_word_t w;
+	if (unw_get_reg(fr->cur, (int)regno, &w) != 0)
+		return false;
+	*v = w;
+	return true;
+}
+
+static bool cfa_value(struct frame_regs *fr, uint64_t *v)
+{
+	if (!fr->cfa) {
+		/* libunwind 1.6 aliases its CFA register to SP; the real CFA of
+		 * a frame is its caller's stack pointer. */
+		*fr->caller = *fr->cur;
+		unw_word_t sp;
+		if (unw_step(fr->caller) <= 0 || unw_get_reg(fr->caller, UNW_REG_SP, &sp) != 0)
+			return false;
+		fr->cfa = sp;
+	}
+	*v = fr->cfa;
+	return true;
+}
+
+enum { LOC_NONE, LOC_ADDR, LOC_VALUE };
+
+/* Run a location expression. LOC_ADDR: the value lives at *out;
+ * LOC_VALUE: *out is the value; LOC_NONE: not available / not handled. */
+static int eval(struct frame_regs *fr, const struct arg_op *ops, uint8_t n, const struct sp__argspec *spec,
+		uint64_t bias, uint64_t *out, bool *unsupported)
+{
+	uint64_t st[16];
+	int sp = 0;
+	for (uint8_t i = 0; i < n; i++) {
+		uint8_t a = ops[i].atom;
+		uint64_t v;
+		if (sp >= 15)
+			goto bad;
+		if (a >= DW_OP_reg0 && a <= DW_OP_reg31) {
+			if (n != 1 || !reg_value(fr, a - DW_OP_reg0, out))
+				goto bad;
+			return LOC_VALUE;
+		}
+		if (a == DW_OP_regx) {
+			if (n != 1 || !reg_value(fr, ops[i].op1, out))
+				goto bad;
+			return LOC_VALUE;
+		}
+		if (a >= DW_OP_breg0 && a <= DW_OP_breg31) {
+			if (!reg_value(fr, a - DW_OP_breg0, &v))
+				goto bad;
+			st[sp++] = v + ops[i].op1;
+		} else if (a == DW_OP_bregx) {
+			if (!reg_value(fr, ops[i].op1, &v))
+				goto bad;
+			st[sp++] = v + ops[i].op2;
+		} else if (a == DW_OP_fbreg) {
+			uint64_t base;
+			bool un = false;
+			if (eval(fr, spec->fb, spec->nfb, spec, bias, &base, &un) != LOC_ADDR)
+				goto bad;
+			st[sp++] = base + ops[i].op1;
+		} else if (a == DW_OP_call_frame_cfa) {
+			if (!cfa_value(fr, &v))
+				goto bad;
+			st[sp++] = v;
+		} else if (a >= DW_OP_lit0 && a <= DW_OP_lit31) {
+			st[sp++] = a - DW_OP_lit0;
+		} else if ((a >= DW_OP_const1u && a <= DW_OP_consts)) {
+			st[sp++] = ops[i].op1;
+		} else if (a == DW_OP_addr) {
+			st[sp++] = ops[i].op1 + bias;
+		} else if (a == DW_OP_plus_uconst && sp >= 1) {
+			st[sp - 1] += ops[i].op1;
+		} else if (a == DW_OP_plus && sp >= 2) {
+			st[sp - 2] += st[sp - 1];
+			sp--;
+		} else if (a == DW_OP_minus && sp >= 2) {
+			st[sp - 2] -= st[sp - 1];
+			sp--;
+		} else if (a == DW_OP_deref && sp >= 1) {
+			if (!read_mem((uintptr_t)st[sp - 1], &v, 8))
+				goto bad;
+			st[sp - 1] = v;
+		} else if (a == DW_OP_stack_value && sp >= 1) {
+			*out = st[sp - 1];
+			return LOC_VALUE;
+		} else if (a == DW_OP_entry_value || a == DW_OP_GNU_entry_value) {
+			return LOC_NONE; /* the value on entry: gone by now */
+		} else {
+			goto bad;
+		}
+	}
+	if (sp >= 1) {
+		*out = st[sp - 1];
+		return LOC_ADDR;
+	}
+bad:
+	*unsupported = true;
+	return LOC_NONE;
+}
+
+/* One value, as it becomes span data. */
+struct arg_value {
+	sp_value_type type;
+	uint64_t bits;   /* I64, U64, BOOL, F64 */
+	const char *str; /* STR */
+};
+
+/* Read a char * string: what can be read, up to STR_MAX bytes, page by
+ * page; a cut string ends in "...". */
+static const char *read_string(uint64_t addr, char *buf)
+{
+	if (!addr)
+		return "(null)";
+	size_t got = 0;
+	while (got < STR_MAX) {
+		size_t chunk = 4096 - ((addr + got) & 4095);
+		if (chunk > STR_MAX - got)
+			chunk = STR_MAX - got;
+		if (!read_mem((uintptr_t)addr + got, buf + got, chunk))
+			break;
+		got += chunk;
+		if (memchr(buf + got - chunk, '\0', chunk))
+			break;
+	}
+	if (!got)
+		snprintf(buf, STR_MAX + 8, "<bad pointer 0x%llx>", (unsigned long long)addr);
+	else if (!memchr(buf, '\0', got))
+		memcpy(buf + got, "...", 4);
+	return buf;
+}
+
+/* The value of one parameter; false, with a reason as the string, when it
+ * cannot be read. `buf` holds STR_MAX + 8 bytes. */
+static bool param_value(const struct arg_param *p, struct frame_regs *fr, const struct sp__argspec *spec,
+			uint64_t bias, char *buf, struct arg_value *out)
+{
+	uint64_t loc = 0, raw = 0;
+	bool unsupported = false;
+	int kind = p->nops ? eval(fr, p->ops, p->nops, spec, bias, &loc, &unsupported) : LOC_NONE;
+	out->type = SP_VALUE_STR;
+	out->bits = 0;
+	out->str = NULL;
+	if (kind == LOC_NONE || p->cls == A_OTHER || p->size == 0 || p->size > 8) {
+		out->str = kind != LOC_NONE ? "<?>" : unsupported ? "<?>" : "<optimized out>";
+		if (p->cls == A_OTHER && kind != LOC_NONE)
+			out->str = "<aggregate>";
+		return false;
+	}
+	if (kind == LOC_ADDR) {
+		if (!read_mem((uintptr_t)loc, &raw, p->size)) {
+			out->str = "<unreadable>";
+			return false;
+		}
+	} else {
+		raw = loc;
+	}
+	if (p->size < 8)
+		raw &= (1ull << (p->size * 8)) - 1;
+	switch (p->cls) {
+	case A_SINT:
+		out->type = SP_VALUE_I64;
+		out->bits = p->size < 8 ? (uint64_t)((int64_t)(raw << (64 - p->size * 8)) >> (64 - p->size * 8)) : raw;
+		break;
+	case A_UINT:
+		out->type = SP_VALUE_U64;
+		out->bits = raw;
+		break;
+	case A_BOOL:
+		out->type = SP_VALUE_BOOL;
+		out->bits = raw != 0;
+		break;
+	case A_FLOAT: {
+		double d;
+		if (p->size == 4) {
+			float f;
+			uint32_t u = (uint32_t)raw;
+			memcpy(&f, &u, 4);
+			d = f;
+		} else {
+			memcpy(&d, &raw, 8);
+		}
+		out->type = SP_VALUE_F64;
+		memcpy(&out->bits, &d, 8);
+		break;
+	}
+	case A_STR:
+		out->str = read_string(raw, buf);
+		break;
+	default: /* A_PTR */
+		snprintf(buf, STR_MAX + 8, "0x%llx", (unsigned long long)raw);
+		out->str = buf;
+		break;
+	}
+	return true;
+}
+
+/* A value as a trace id: text, as `spanprof list` shows data. */
+static void set_trace_id(struct sp__thread *t, const struct arg_value *v)
+{
+	char num[40];
+	const char *s = num;
+	double d;
+	switch (v->type) {
+	case SP_VALUE_I64: snprintf(num, sizeof num, "%lld", (long long)v->bits); break;
+	case SP_VALUE_U64: snprintf(num, sizeof num, "%llu", (unsigned long long)v->bits); break;
+	case SP_VALUE_BOOL: s = v->bits ? "true" : "false"; break;
+	case SP_VALUE_F64:
+		memcpy(&d, &v->bits, 8);
+		snprintf(num, sizeof num, "%g", d);
+		break;
+	default: s = v->str; break;
+	}
+	sp__set_trace_id(t, s, strlen(s));
+}
+
+void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t site_id)
+{
+	if (f->kind != SP_FRAME_SPAN)
+		return;
+	struct sp__site *site = (struct sp__site *)sp__site_get(site_id);
+	struct sp__module *m = site ? sp__module_get((int)site->module) : NULL;
+	if (!m)
+		return;
+	unw_context_t uc;
+	unw_cursor_t cur, caller;
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0)
+		return;
+	/* Step out of the runtime to the instrumented function's frame. */
+	unw_word_t ip = 0;
+	bool found = false;
+	for (int i = 0; i < 8 && unw_step(&cur) > 0; i++) {
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) == 0 && ip - f->fn < (f->fnsize ? f->fnsize : 1)) {
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+		return; /* an inlined copy: its call site is in another function */
+	uintptr_t pc_off = ip - m->bias;
+	void *sv = __atomic_load_n(&site->args, __ATOMIC_ACQUIRE);
+	if (!sv) {
+		if (!sp__lock(&sp__mod_lock))
+			return;
+		sv = __atomic_load_n(&site->args, __ATOMIC_ACQUIRE);
+		if (!sv) {
+			struct sp__argspec *r = sp__args_resolve(m, f->fn - m->bias, pc_off);
+			sv = r ? (void *)r : SP_ARGS_NONE;
+			if (!r)
+				sp__warn("%s: no DWARF for it in %s (build with -g); its arguments are not read",
+					 sp__site_name(site_id), m->path);
+			__atomic_store_n(&site->args, sv, __ATOMIC_RELEASE);
+		}
+		sp__unlock(&sp__mod_lock);
+	}
+	const struct sp__argspec *spec = sv;
+	if (sv == SP_ARGS_NONE || spec->pc_off != pc_off)
+		return;
+	/* The trace's id, for SPANPROF_TRACE=NAME@PARAM, when this call
+	 * started the trace. */
+	const char *id_param = f == &t->frames[0] ? site->id_param : NULL;
+	bool named = false;
+	struct frame_regs fr = { &cur, 0, &caller };
+	for (uint8_t i = 0; i < spec->nparams; i++) {
+		char buf[STR_MAX + 8];
+		struct arg_value v;
+		bool ok = param_value(&spec->p[i], &fr, spec, m->bias, buf, &v);
+		sp__add_data(t, f->ord, false, v.type, spec->p[i].name, v.bits, v.str);
+		if (id_param && !strcmp(spec->p[i].name, id_param)) {
+			named = true;
+			if (ok)
+				set_trace_id(t, &v);
+			else
+				sp__warn_once(&site->id_warned, "SPANPROF_TRACE: %s@%s: %s at its entry; ids are call numbers",
+					      sp__site_name(site_id), id_param, v.str);
+		}
+	}
+	if (id_param && !named)
+		sp__warn_once(&site->id_warned, "SPANPROF_TRACE: %s has no parameter '%s'; ids are call numbers",
+			      sp__site_name(site_id), id_param);
+}

@@ -1,0 +1,61 @@
+/* cmd/help.c - `spanprof help [CMD|env]`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "msg.h"
+
+const struct cli_opt help_opts[] = { { 0 } };
+
+static void env_table(void)
+{
+	static const char *rows[][3] = {
+		{ "SPANPROF_ENABLED", "0", "1 records; setting any pattern below implies it" },
+		{ "SPANPROF_OUTPUT", "spanprof.out", "dump written at exit if anything was recorded; %p = pid; empty: none" },
+		{ "SPANPROF_MAX_TRACES", "500", "traces kept, oldest evicted first (1..1000000)" },
+		{ "SPANPROF_BUFFER_MB", "64", "memory for traces; one trace may use half, then it is truncated" },
+		{ "SPANPROF_TRACE_CALLS", "", "globs: every instrumented call below such a function is a span" },
+		{ "SPANPROF_TRACE_ALL", "", "globs or file:NAME: such functions are spans wherever called" },
+		{ "SPANPROF_EXCLUDE", "", "globs or file:NAME: never a span (callees still are)" },
+		{ "SPANPROF_CUMULATIVE", "", "globs: calls aggregate into one node per parent" },
+		{ "SPANPROF_TRACE", "", "globs: each call is a trace of its own; id: call number, or NAME@PARAM: that argument" },
+		{ "SPANPROF_ARGS", "", "globs: spans with their arguments read automatically (needs -g)" },
+		{ "SPANPROF_SIGNAL", "", "SIGUSR1, SIGUSR2 or SIGRTMIN+N: accept 'spanprof ctl' commands" },
+		{ "SPANPROF_DEBUG", "0", "1 prints the settings in effect at start" },
+	};
+	printf("Environment of the profiled program (read once, at start; a bad value gets one\n"
+	       "'spanprof:' line on stderr and the default):\n\n");
+	printf("  %-22s %-14s %s\n", "variable", "default", "meaning");
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+		printf("  %-22s %-14s %s\n", rows[i][0], rows[i][1], rows[i][2]);
+	printf("\nGlobs are comma-separated: 'grid_*,render_row'; file:grid.c selects the functions\n"
+	       "defined in grid.c. Functions must be compiled with -finstrument-functions.\n");
+}
+
+int cmd_help(int argc, char **argv)
+{
+	struct cli_parser p;
+	cli_init(&p, "help", argc, argv);
+	for (int o; (o = cli_next(&p)) != CLI_END;)
+		if (o == CLI_HELP)
+			return 0;
+		else if (o == CLI_ERROR)
+			return 2;
+	if (p.ind >= argc) {
+		printf("usage: spanprof [--version] [--help] COMMAND [ARGS]\n\ncommands:\n");
+		for (const struct cli_cmd *c = cli_cmds; c->name; c++)
+			printf("  %-9s %s\n", c->name, c->summary);
+		return 0;
+	}
+	if (p.ind + 1 < argc)
+		return msg_usagef("help", "one topic at a time");
+	if (!strcmp(argv[p.ind], "env")) {
+		env_table();
+		return 0;
+	}
+	const struct cli_cmd *c = cli_find(argv[p.ind]);
+	if (!c)
+		return msg_usagef("help", "no command '%s'", argv[p.ind]);
+	cli_help(c);
+	return 0;
+}

@@ -1,0 +1,225 @@
+/* cmd/list.c - `spanprof list`: the traces of a dump, one line each (the
+ * design's ProfilerList). Reads only the trace headers and each root's
+ * name, so 500 traces list in milliseconds; --json decodes the traces for
+ * their data. */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "format.h"
+#include "msg.h"
+#include "render/fmt.h"
+#include "render/json.h"
+
+enum { O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c', O_COUNTS = 'C' };
+
+const struct cli_opt list_opts[] = {
+	CMD_OPT_FILE,
+	CMD_OPT_PID,
+	{ 's', "sort", "KEY", "order by duration (longest first), start, or name (default: start)", O_SORT },
+	{ 'n', "name", "GLOB", "only traces whose name matches", O_NAME },
+	{ 0, "min-ms", "X", "only traces that took at least X ms", O_MIN },
+	{ 0, "limit", "N", "at most N lines (after sorting)", O_LIMIT },
+	{ 0, "json", NULL, "print the traces as a JSON array (without their trees)", O_JSON },
+	{ 0, "counts", NULL, "with --json: an object, {\"counts\": {...}, \"traces\": [...]}", O_COUNTS },
+	{ 0, "color", "WHEN", "auto, always or never (default: auto)", O_COLOR },
+	{ 0 },
+};
+
+struct row {
+	size_t index;
+	const char *name;
+	uint64_t dur_ns;
+};
+
+static const char *root_name(struct rd_dump *d, const struct rd_dump_trace *t)
+{
+	uint32_t head;
+	memcpy(&head, t->stream, 4);
+	uint32_t site = head & SP_REC_SITE_MASK;
+	return site && site <= d->nsites ? rd_site_name(d, site) : "?";
+}
+
+static int by_duration(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	return x->dur_ns < y->dur_ns ? 1 : x->dur_ns > y->dur_ns ? -1 : (x->index > y->index) - (x->index < y->index);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* What became of the traces the program ended: stored (in this dump),
+ * evicted, cleared, or dropped (never stored); the first three add up to
+ * the traces stored since start. */
+static uint64_t traces_ended(const struct rd_dump *d)
+{
+	return d->committed + d->traces_dropped;
+}
+
+static bool any_loss(const struct rd_dump *d)
+{
+	return d->evicted || d->cleared || d->traces_dropped || d->dropped;
+}
+
+static void print_footer(const struct rd_dump *d)
+{
+	printf("%llu traces ended: %zu stored, %llu evicted, %llu cleared, %llu dropped; %llu spans dropped\n",
+	       (unsigned long long)traces_ended(d), d->ntraces, (unsigned long long)d->evicted,
+	       (unsigned long long)d->cleared, (unsigned long long)d->traces_dropped, (unsigned long long)d->dropped);
+}
+
+static void json_counts(struct json *j, const struct rd_dump *d)
+{
+	json_object(j, "counts");
+	json_u64(j, "ended", traces_ended(d));
+	json_u64(j, "stored", d->ntraces);
+	json_u64(j, "committed", d->committed);
+	json_u64(j, "evicted", d->evicted);
+	json_u64(j, "cleared", d->cleared);
+	json_u64(j, "dropped", d->traces_dropped);
+	json_u64(j, "dropped_spans", d->dropped);
+	json_end(j);
+}
+
+static void print_json(struct rd_dump *d, const struct row *rows, size_t n, bool counts)
+{
+	struct json j;
+	json_init(&j, stdout);
+	if (counts) {
+		json_object(&j, NULL);
+		json_counts(&j, d);
+	}
+	json_array(&j, counts ? "traces" : NULL);
+	for (size_t i = 0; i < n; i++) {
+		const struct rd_dump_trace *t = &d->traces[rows[i].index];
+		struct rd_tree tree;
+		char err[512];
+		bool have = rd_tree_load(d, rows[i].index, &tree, err, sizeof err) == 0;
+		if (!have)
+			msg_warnf("%s", err);
+		json_object(&j, NULL);
+		json_u64(&j, "seq", t->seq);
+		json_str(&j, "name", rows[i].name);
+		json_str(&j, "id", t->id);
+		json_data(&j, "data", have ? tree.dec.trace_kvs : NULL, have ? tree.dec.ntrace_kvs : 0);
+		json_u64(&j, "start_ns", rd_dump_wall_ns(d, t->t0));
+		json_u64(&j, "duration_ns", rows[i].dur_ns);
+		json_u64(&j, "thread", t->tid);
+		json_u64(&j, "dropped_spans", t->dropped);
+		json_end(&j);
+		if (have)
+			rd_tree_free(&tree);
+	}
+	json_newline(&j);
+	json_end(&j);
+	if (counts)
+		json_end(&j);
+	json_newline(&j);
+	json_free(&j);
+}
+
+int cmd_list(int argc, char **argv)
+{
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
+	const char *sort = "start", *glob = NULL, *color = "auto";
+	double min_ms = 0;
+	unsigned long long limit = ~0ull;
+	bool json = false, counts = false;
+	struct cli_parser p;
+	cli_init(&p, "list", argc, argv);
+	for (int o; (o = cli_next(&p)) != CLI_END;) {
+		switch (o) {
+		case CLI_HELP: return 0;
+		case CLI_ERROR: return 2;
+		case O_JSON: json = true; break;
+		case O_COUNTS: counts = true; break;
+		case O_NAME: glob = p.arg; break;
+		case O_COLOR: color = p.arg; break;
+		case O_SORT:
+			sort = p.arg;
+			if (strcmp(sort, "duration") && strcmp(sort, "start") && strcmp(sort, "name"))
+				return msg_usagef("list", "--sort takes duration, start or name, not '%s'", sort);
+			break;
+		case O_MIN:
+			if (cli_double(&p, "--min-ms", p.arg, &min_ms))
+				return 2;
+			break;
+		case O_LIMIT:
+			if (cli_uint(&p, "--limit", p.arg, 1ull << 40, &limit))
+				return 2;
+			break;
+		default:
+			if (cmd_source_opt("list", &src, o, p.arg) < 0)
+				return 2;
+			break;
+		}
+	}
+	if (cmd_color_ok("list", color))
+		return 2;
+	if (p.ind < argc)
+		return msg_usagef("list", "unexpected argument '%s'", argv[p.ind]);
+	struct rd_dump d;
+	if (cmd_open(src.file, src.pid, &d))
+		return 1;
+	fmt_color_setup(color);
+	struct row *rows = calloc(d.ntraces ? d.ntraces : 1, sizeof *rows);
+	if (!rows) {
+		msg_errorf("out of memory");
+		cmd_close(&d);
+		return 1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < d.ntraces; i++) {
+		const struct rd_dump_trace *t = &d.traces[i];
+		struct row r = { i, root_name(&d, t), rd_dump_ns(&d, t->t1 - t->t0) };
+		if (glob && fnmatch(glob, r.name, 0))
+			continue;
+		if ((double)r.dur_ns < min_ms * 1e6)
+			continue;
+		rows[n++] = r;
+	}
+	if (!strcmp(sort, "duration"))
+		qsort(rows, n, sizeof *rows, by_duration);
+	else if (!strcmp(sort, "name"))
+		qsort(rows, n, sizeof *rows, by_name);
+	if (n > limit)
+		n = (size_t)limit;
+	if (json) {
+		print_json(&d, rows, n, counts);
+	} else if (d.ntraces == 0) {
+		msg_errorf("no traces in %s; run the program with SPANPROF_ENABLED=1 (see 'spanprof help env')",
+			  d.path);
+	} else {
+		int nw = 4, iw = 2;
+		for (size_t i = 0; i < n; i++) {
+			int a = (int)strlen(rows[i].name), b = (int)strlen(d.traces[rows[i].index].id);
+			nw = a > nw ? (a > 40 ? 40 : a) : nw;
+			iw = b > iw ? (b > 24 ? 24 : b) : iw;
+		}
+		printf("%s%6s  %-*s  %-*s  %10s  %-23s  %8s  %7s%s\n", fmt_c(C_BOLD), "#", nw, "name", iw, "id", "total ms",
+		       "start", "thread", "spans", fmt_c(C_RESET));
+		printf("------  %.*s  %.*s  ----------  -----------------------  --------  -------\n", nw,
+		       "----------------------------------------", iw, "------------------------");
+		for (size_t i = 0; i < n; i++) {
+			const struct rd_dump_trace *t = &d.traces[rows[i].index];
+			char ms[32], wall[64];
+			printf("%6llu  %-*.*s  %-*.*s  %10s  %-23s  %8llu  %7u%s\n", (unsigned long long)t->seq, nw, nw,
+			       rows[i].name, iw, iw, t->id, fmt_ms(ms, sizeof ms, rows[i].dur_ns),
+			       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(&d, t->t0)), (unsigned long long)t->tid,
+			       t->nrec, t->dropped ? "  (truncated)" : "");
+		}
+		if (n < d.ntraces)
+			printf("(%zu of %zu traces)\n", n, d.ntraces);
+	}
+	if (!json && any_loss(&d))
+		print_footer(&d);
+	free(rows);
+	cmd_close(&d);
+	return 0;
+}

@@ -1,0 +1,307 @@
+/* cmd/top.c - `spanprof top`: across every trace of a dump, per span name
+ * (or per function), how many, how long in total and on their own, and the
+ * distribution (avg, p50, p95, p99, max): "which phase is slow across
+ * commands". Percentiles are exact over spans; a cumulative node brings
+ * its iterations in at their average (its count as the weight), since only
+ * count/total/min/max of them are recorded. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "msg.h"
+#include "read/hashmap.h"
+#include "render/fmt.h"
+#include "render/json.h"
+
+enum { O_BY = 'b', O_SORT = 's', O_LIMIT = 'l', O_JSON = 'j' };
+
+const struct cli_opt top_opts[] = {
+	CMD_OPT_FILE,
+	CMD_OPT_PID,
+	{ 0, "by", "KEY", "name (every span, default) or function (function spans, with file:line)", O_BY },
+	{ 's', "sort", "KEY", "total, self, count, avg, p95 or max (default: total)", O_SORT },
+	{ 0, "limit", "N", "at most N lines (default: all)", O_LIMIT },
+	{ 0, "json", NULL, "print the table as JSON", O_JSON },
+	{ 0 },
+};
+
+struct sample {
+	uint64_t v, w;
+};
+
+struct agg {
+	char *key;
+	uint64_t count, total, self, max;
+	struct sample *s;
+	size_t ns, cap;
+	uint64_t p50, p95, p99;
+};
+
+/* Room for one more of *v's n elements of `size` bytes (capacity *cap,
+ * doubled from `first`); -1 on no memory, *v kept. */
+static int grow(void *v, size_t *cap, size_t n, size_t size, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : first;
+	void *nv = realloc(*(void **)v, c * size);
+	if (!nv)
+		return -1;
+	*(void **)v = nv;
+	*cap = c;
+	return 0;
+}
+
+static int add(struct agg *a, uint64_t v, uint64_t w)
+{
+	if (grow(&a->s, &a->cap, a->ns, sizeof *a->s, 8))
+		return -1;
+	a->s[a->ns++] = (struct sample){ v, w };
+	return 0;
+}
+
+static int by_value(const void *x, const void *y)
+{
+	const struct sample *a = x, *b = y;
+	return a->v < b->v ? -1 : a->v > b->v;
+}
+
+/* Weighted percentile: the smallest value whose cumulative weight reaches
+ * q of the total. */
+static void percentiles(struct agg *a)
+{
+	qsort(a->s, a->ns, sizeof *a->s, by_value);
+	uint64_t total = 0;
+	for (size_t i = 0; i < a->ns; i++)
+		total += a->s[i].w;
+	double qs[3] = { 0.50, 0.95, 0.99 };
+	uint64_t *out[3] = { &a->p50, &a->p95, &a->p99 };
+	for (int k = 0; k < 3; k++) {
+		double need = ceil(qs[k] * (double)total);
+		uint64_t acc = 0;
+		*out[k] = a->ns ? a->s[a->ns - 1].v : 0;
+		for (size_t i = 0; i < a->ns; i++) {
+			acc += a->s[i].w;
+			if ((double)acc >= need) {
+				*out[k] = a->s[i].v;
+				break;
+			}
+		}
+	}
+}
+
+static const char *sort_key;
+
+static uint64_t metric(const struct agg *a)
+{
+	if (!strcmp(sort_key, "self"))
+		return a->self;
+	if (!strcmp(sort_key, "count"))
+		return a->count;
+	if (!strcmp(sort_key, "avg"))
+		return a->count ? a->total / a->count : 0;
+	if (!strcmp(sort_key, "p95"))
+		return a->p95;
+	if (!strcmp(sort_key, "max"))
+		return a->max;
+	return a->total;
+}
+
+static int by_metric(const void *x, const void *y)
+{
+	const struct agg *a = x, *b = y;
+	uint64_t ma = metric(a), mb = metric(b);
+	return ma < mb ? 1 : ma > mb ? -1 : strcmp(a->key, b->key);
+}
+
+/* The aggregates of one dump, by key. */
+struct table {
+	bool fn; /* --by function */
+	struct hashmap map;
+	struct agg *aggs;
+	size_t n, cap;
+	size_t ntraces;
+};
+
+/* The key of a node: its name, or its function with file:line; false for
+ * a node that has no function with --by function. */
+static bool node_key(const struct table *tb, const sp_node *nd, char *key, size_t size)
+{
+	if (!tb->fn) {
+		snprintf(key, size, "%s", nd->name);
+		return true;
+	}
+	if (!nd->function)
+		return false;
+	const char *base = nd->file ? strrchr(nd->file, '/') : NULL;
+	if (nd->file)
+		snprintf(key, size, "%s  %s:%u", nd->function, base ? base + 1 : nd->file, nd->line);
+	else
+		snprintf(key, size, "%s", nd->function);
+	return true;
+}
+
+/* Collect, one node: into its key's aggregate. -1 on no memory. */
+static int collect_node(struct table *tb, const sp_node *nd)
+{
+	char key[600];
+	if (!node_key(tb, nd, key, sizeof key))
+		return 0;
+	if (grow(&tb->aggs, &tb->cap, tb->n, sizeof *tb->aggs, 64))
+		return -1;
+	long k = hashmap_get_or_put(&tb->map, hashmap_hash(0, key), (uint32_t)tb->n);
+	if (k < 0)
+		return -1;
+	if ((size_t)k == tb->n) {
+		tb->aggs[tb->n] = (struct agg){ .key = strdup(key) };
+		if (!tb->aggs[tb->n].key)
+			return -1;
+		tb->n++;
+	}
+	struct agg *a = &tb->aggs[k];
+	bool cumul = nd->kind == SP_NODE_CUMULATIVE;
+	a->count += cumul ? nd->count : 1;
+	a->total += nd->duration_ns;
+	a->self += nd->self_ns;
+	uint64_t mx = cumul ? nd->max_ns : nd->duration_ns;
+	a->max = mx > a->max ? mx : a->max;
+	return add(a, cumul ? nd->avg_ns : nd->duration_ns, cumul ? nd->count : 1);
+}
+
+/* Collect: every node of every trace. 0, or 1 after saying why. */
+static int collect(struct table *tb, struct rd_dump *d)
+{
+	tb->ntraces = d->ntraces;
+	for (size_t ti = 0; ti < d->ntraces; ti++) {
+		struct rd_tree t;
+		if (cmd_tree(d, ti, &t))
+			return 1;
+		msg_progress("top: trace %zu of %zu", ti + 1, d->ntraces);
+		for (uint32_t i = 0; i < t.dec.nnodes; i++) {
+			if (collect_node(tb, &t.dec.nodes[i])) {
+				rd_tree_free(&t);
+				msg_errorf("out of memory");
+				return 1;
+			}
+		}
+		rd_tree_free(&t);
+	}
+	return 0;
+}
+
+/* Rank: percentiles, then the order of --sort. */
+static void rank(struct table *tb)
+{
+	for (size_t i = 0; i < tb->n; i++)
+		percentiles(&tb->aggs[i]);
+	qsort(tb->aggs, tb->n, sizeof *tb->aggs, by_metric);
+}
+
+static void print_json(const struct table *tb, size_t shown)
+{
+	struct json j;
+	json_init(&j, stdout);
+	json_array(&j, NULL);
+	for (size_t i = 0; i < shown; i++) {
+		const struct agg *a = &tb->aggs[i];
+		json_object(&j, NULL);
+		json_str(&j, tb->fn ? "function" : "name", a->key);
+		json_u64(&j, "count", a->count);
+		json_u64(&j, "total_ns", a->total);
+		json_u64(&j, "self_ns", a->self);
+		json_u64(&j, "avg_ns", a->count ? a->total / a->count : 0);
+		json_u64(&j, "p50_ns", a->p50);
+		json_u64(&j, "p95_ns", a->p95);
+		json_u64(&j, "p99_ns", a->p99);
+		json_u64(&j, "max_ns", a->max);
+		json_end(&j);
+	}
+	json_newline(&j);
+	json_end(&j);
+	json_newline(&j);
+	json_free(&j);
+}
+
+static void print_text(const struct table *tb, size_t shown)
+{
+	printf("%10s  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", "count", "total ms", "self ms", "avg ms",
+	       "p50 ms", "p95 ms", "p99 ms", "max ms", tb->fn ? "function" : "name");
+	printf("----------  -----------  -----------  ----------  ----------  ----------  ----------  ----------  "
+	       "--------------------\n");
+	for (size_t i = 0; i < shown; i++) {
+		const struct agg *a = &tb->aggs[i];
+		char b[8][32];
+		printf("%10llu  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", (unsigned long long)a->count,
+		       fmt_ms(b[0], 32, a->total), fmt_ms(b[1], 32, a->self),
+		       fmt_ms(b[2], 32, a->count ? a->total / a->count : 0), fmt_ms(b[3], 32, a->p50),
+		       fmt_ms(b[4], 32, a->p95), fmt_ms(b[5], 32, a->p99), fmt_ms(b[6], 32, a->max), a->key);
+	}
+	printf("\n%zu %s in %zu traces%s\n", tb->n, tb->fn ? "functions" : "names", tb->ntraces,
+	       shown < tb->n ? " (some not shown: --limit)" : "");
+}
+
+static void table_free(struct table *tb)
+{
+	for (size_t i = 0; i < tb->n; i++) {
+		free(tb->aggs[i].key);
+		free(tb->aggs[i].s);
+	}
+	free(tb->aggs);
+	hashmap_free(&tb->map);
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
+	const char *by = "name";
+	unsigned long long limit = ~0ull;
+	bool json = false;
+	sort_key = "total";
+	struct cli_parser p;
+	cli_init(&p, "top", argc, argv);
+	for (int o; (o = cli_next(&p)) != CLI_END;) {
+		switch (o) {
+		case CLI_HELP: return 0;
+		case CLI_ERROR: return 2;
+		case O_JSON: json = true; break;
+		case O_BY: by = p.arg; break;
+		case O_SORT: sort_key = p.arg; break;
+		case O_LIMIT:
+			if (cli_uint(&p, "--limit", p.arg, 1ull << 40, &limit))
+				return 2;
+			break;
+		default:
+			if (cmd_source_opt("top", &src, o, p.arg) < 0)
+				return 2;
+			break;
+		}
+	}
+	if (strcmp(by, "name") && strcmp(by, "function"))
+		return msg_usagef("top", "--by takes name or function, not '%s'", by);
+	const char *sorts[] = { "total", "self", "count", "avg", "p95", "max" };
+	bool ok = false;
+	for (size_t i = 0; i < 6; i++)
+		ok |= !strcmp(sort_key, sorts[i]);
+	if (!ok)
+		return msg_usagef("top", "--sort takes total, self, count, avg, p95 or max");
+	if (p.ind < argc)
+		return msg_usagef("top", "unexpected argument '%s'", argv[p.ind]);
+	struct rd_dump d;
+	if (cmd_open(src.file, src.pid, &d))
+		return 1;
+	struct table tb = { .fn = !strcmp(by, "function") };
+	int rc = collect(&tb, &d);
+	if (!rc) {
+		rank(&tb);
+		size_t shown = tb.n < limit ? tb.n : (size_t)limit;
+		fmt_big_stdout();
+		if (json)
+			print_json(&tb, shown);
+		else
+			print_text(&tb, shown);
+	}
+	table_free(&tb);
+	cmd_close(&d);
+	return rc;
+}
