@@ -87,7 +87,8 @@ extern const char cli_env_intro[], cli_env_notes[];
 
 /* Hidden modes run at build time (cli_doc.c): the man page of the program
  * ("spanprof"), of a command or of the environment ("env"), in roff; the
- * completion script for a shell ("bash"). 0, or 2 for an unknown name. */
+ * completion script for a shell ("bash"). 0, or 2 (a usage error
+ * printed) for an unknown name. */
 int cli_gen_man(const char *page);
 int cli_gen_completion(const char *shell);
 
