@@ -13,6 +13,9 @@
 
 #define HELP_COLUMN 28
 
+const struct cli_opt cli_help_opt = { 'h', "help", NULL, "show this help", 0 };
+const char cli_exit_status[] = "0 success, 1 error (unreadable file, no such trace), 2 usage error";
+
 const struct cli_cmd *cli_find(const char *name)
 {
 	for (const struct cli_cmd *c = cli_cmds; c->name; c++)
@@ -32,8 +35,7 @@ void cli_help(const struct cli_cmd *cmd)
 	for (const struct cli_opt *o = opts;; o++) {
 		char left[80];
 		int n;
-		const struct cli_opt help = { 'h', "help", NULL, "show this help", 0 };
-		const struct cli_opt *x = o->long_name ? o : &help;
+		const struct cli_opt *x = o->long_name ? o : &cli_help_opt;
 		if (x->short_name)
 			n = snprintf(left, sizeof left, "  -%c, --%s%s%s", x->short_name, x->long_name,
 				     x->arg ? " " : "", x->arg ? x->arg : "");
@@ -47,7 +49,7 @@ void cli_help(const struct cli_cmd *cmd)
 		if (!o->long_name)
 			break;
 	}
-	printf("\nexit status: 0 success, 1 error (unreadable file, no such trace), 2 usage error\n");
+	printf("\nexit status: %s\n", cli_exit_status);
 }
 
 struct state {

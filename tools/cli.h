@@ -83,4 +83,27 @@ int cli_double(const struct cli_parser *p, const char *what, const char *s, doub
 /* The subcommand table (main.c). */
 extern const struct cli_cmd cli_cmds[];
 
+/* What every command's help ends with: the implicit --help option and the
+ * exit status line (cli.c), shared with the man pages (cli_doc.c). */
+extern const struct cli_opt cli_help_opt;
+extern const char cli_exit_status[];
+
+/* The environment of the profiled program, as `spanprof help env` prints
+ * it (cmd_help.c): rows up to one with a NULL name, an introduction and
+ * closing notes. */
+struct cli_env {
+	const char *name;
+	const char *def; /* "" when unset means off */
+	const char *help;
+};
+extern const struct cli_env cli_env_vars[];
+extern const char cli_env_intro[], cli_env_notes[];
+
+/* Hidden modes run at build time (cli_doc.c): the man page of the program
+ * ("spanprof"), of a command or of the environment ("env"), in roff; the
+ * completion script for a shell ("bash"). 0, or 2 (a usage error
+ * printed) for an unknown name. */
+int cli_gen_man(const char *page);
+int cli_gen_completion(const char *shell);
+
 #endif

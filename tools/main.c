@@ -154,6 +154,11 @@ int main(int argc, char **argv)
 		printf("spanprof %s (dump format %d)\n", SP_VERSION_STRING, SP_DUMP_VERSION);
 		return finish_stdout(0);
 	}
+	/* Hidden, for the build: man pages and completion from these tables. */
+	if (!strcmp(name, "--gen-man") && argc == 3)
+		return finish_stdout(cli_gen_man(argv[2]));
+	if (!strcmp(name, "--gen-completion") && argc == 3)
+		return finish_stdout(cli_gen_completion(argv[2]));
 	if (name[0] == '-')
 		return msg_usagef(NULL, "unknown option '%s'", name);
 	const struct cli_cmd *cmd = cli_find(name);

@@ -7,29 +7,33 @@
 
 const struct cli_opt help_opts[] = { { 0 } };
 
+const struct cli_env cli_env_vars[] = {
+	{ "SPANPROF_ENABLED", "0", "1 records; setting any pattern below implies it" },
+	{ "SPANPROF_OUTPUT", "spanprof.out", "dump written at exit if anything was recorded; %p = pid; empty: none" },
+	{ "SPANPROF_MAX_TRACES", "500", "traces kept, oldest evicted first (1..1000000)" },
+	{ "SPANPROF_BUFFER_MB", "64", "memory for traces; one trace may use half, then it is truncated" },
+	{ "SPANPROF_TRACE_CALLS", "", "globs: every instrumented call below such a function is a span" },
+	{ "SPANPROF_TRACE_ALL", "", "globs or file:NAME: such functions are spans wherever called" },
+	{ "SPANPROF_EXCLUDE", "", "globs or file:NAME: never a span (callees still are)" },
+	{ "SPANPROF_CUMULATIVE", "", "globs: calls aggregate into one node per parent" },
+	{ "SPANPROF_TRACE", "", "globs: each call is a trace of its own; id: call number, or NAME@PARAM: that argument" },
+	{ "SPANPROF_ARGS", "", "globs: spans with their arguments read automatically (needs -g)" },
+	{ "SPANPROF_SIGNAL", "", "SIGUSR1, SIGUSR2 or SIGRTMIN+N: accept 'spanprof ctl' commands" },
+	{ "SPANPROF_DEBUG", "0", "1 prints the settings in effect at start" },
+	{ 0 },
+};
+const char cli_env_intro[] = "Environment of the profiled program (read once, at start; a bad value gets one\n"
+			     "'spanprof:' line on stderr and the default):";
+const char cli_env_notes[] = "Globs are comma-separated: 'grid_*,render_row'; file:grid.c selects the functions\n"
+			     "defined in grid.c. Functions must be compiled with -finstrument-functions.";
+
 static void env_table(void)
 {
-	static const char *rows[][3] = {
-		{ "SPANPROF_ENABLED", "0", "1 records; setting any pattern below implies it" },
-		{ "SPANPROF_OUTPUT", "spanprof.out", "dump written at exit if anything was recorded; %p = pid; empty: none" },
-		{ "SPANPROF_MAX_TRACES", "500", "traces kept, oldest evicted first (1..1000000)" },
-		{ "SPANPROF_BUFFER_MB", "64", "memory for traces; one trace may use half, then it is truncated" },
-		{ "SPANPROF_TRACE_CALLS", "", "globs: every instrumented call below such a function is a span" },
-		{ "SPANPROF_TRACE_ALL", "", "globs or file:NAME: such functions are spans wherever called" },
-		{ "SPANPROF_EXCLUDE", "", "globs or file:NAME: never a span (callees still are)" },
-		{ "SPANPROF_CUMULATIVE", "", "globs: calls aggregate into one node per parent" },
-		{ "SPANPROF_TRACE", "", "globs: each call is a trace of its own; id: call number, or NAME@PARAM: that argument" },
-		{ "SPANPROF_ARGS", "", "globs: spans with their arguments read automatically (needs -g)" },
-		{ "SPANPROF_SIGNAL", "", "SIGUSR1, SIGUSR2 or SIGRTMIN+N: accept 'spanprof ctl' commands" },
-		{ "SPANPROF_DEBUG", "0", "1 prints the settings in effect at start" },
-	};
-	printf("Environment of the profiled program (read once, at start; a bad value gets one\n"
-	       "'spanprof:' line on stderr and the default):\n\n");
+	printf("%s\n\n", cli_env_intro);
 	printf("  %-22s %-14s %s\n", "variable", "default", "meaning");
-	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
-		printf("  %-22s %-14s %s\n", rows[i][0], rows[i][1], rows[i][2]);
-	printf("\nGlobs are comma-separated: 'grid_*,render_row'; file:grid.c selects the functions\n"
-	       "defined in grid.c. Functions must be compiled with -finstrument-functions.\n");
+	for (const struct cli_env *e = cli_env_vars; e->name; e++)
+		printf("  %-22s %-14s %s\n", e->name, e->def, e->help);
+	printf("\n%s\n", cli_env_notes);
 }
 
 int cmd_help(int argc, char **argv)
