@@ -6,7 +6,7 @@
 # failed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-.ci/install-deps valgrind || exit 1  # valgrind: the valgrind-init test
+.ci/install-deps valgrind protobuf-compiler libcurl4-openssl-dev || exit 1  # valgrind: the valgrind-init test; protoc, libcurl: export-formats, push
 
 run_build() { # dir, meson options...
 	dir=$1

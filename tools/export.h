@@ -10,5 +10,9 @@
 #include "dump.h"
 
 int export_chrome(FILE *out, struct sp_dump *d, size_t *which, size_t n);
+/* tools/export/: perfetto.c, otlp.c, speedscope.c */
+int export_perfetto(FILE *out, struct sp_dump *d, size_t *which, size_t n);
+int export_otlp(FILE *out, struct sp_dump *d, size_t *which, size_t n);
+int export_speedscope(FILE *out, struct sp_dump *d, size_t *which, size_t n);
 
 #endif

@@ -64,11 +64,14 @@ const struct cli_cmd cli_cmds[] = {
 	  "Spans are matched by their path of names from the root. SEQ may be FILE:SEQ to\n"
 	  "take a trace from another dump (a run before a change, one after it).",
 	  diff_opts, false },
-	{ "export", cmd_export, "Export traces: Chrome trace events, folded stacks, or JSON.",
-	  "[-f FILE | -p PID] [--format chrome|folded|json] [-o OUT] [SEQ...]",
+	{ "export", cmd_export, "Export traces: Perfetto, OTLP, speedscope, Chrome, folded stacks, JSON.",
+	  "[-f FILE | -p PID] [--format FMT] [-o OUT] [SEQ...]",
 	  "chrome: opens in Perfetto, speedscope, chrome://tracing (one track per thread).\n"
+	  "perfetto: Perfetto's protobuf trace (ui.perfetto.dev), for big traces.\n"
+	  "otlp: OpenTelemetry OTLP/JSON (an ExportTraceServiceRequest); see also 'push'.\n"
+	  "speedscope: speedscope's format, one profile per trace, frames merged by name.\n"
 	  "folded: for flamegraph.pl, weights = self time in us. json: every trace's tree.\n"
-	  "Default: every trace in the dump.",
+	  "Default: every trace in the dump. Formats: docs/EXPORTS.md.",
 	  export_opts, false },
 	{ "ctl", cmd_ctl, "Control a running program: enable, disable, clear, dump.",
 	  "PID enable|disable|clear|dump",
