@@ -439,6 +439,172 @@ def export_rejects_an_unknown_format():
     eq(p.returncode, 2)
     assert "perfetto" in p.stderr and "speedscope" in p.stderr, p.stderr
 
+# ------------------------------------------------------------------------
+# push: a receiver on 127.0.0.1 that checks every request
+class Receiver:
+    """An OTLP/HTTP receiver on a loopback ephemeral port. `script` is the
+    statuses to answer first (then 200); every request is checked against
+    the OTLP/JSON rules, its spans kept only when it was accepted."""
+
+    def __init__(self, script=(), retry_after=None):
+        self.script = list(script)
+        self.retry_after = retry_after
+        self.requests, self.spans, self.errors, self.headers = [], [], [], []
+        self.lock = threading.Lock()
+        rx = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with rx.lock:
+                    status = rx.script.pop(0) if rx.script else 200
+                    try:
+                        eq(self.path, "/v1/traces", "path")
+                        eq(self.headers["Content-Type"], "application/json", "Content-Type")
+                        _, spans = check_otlp_request(json.loads(body))
+                        assert spans, "a request without spans"
+                    except Exception as e:
+                        rx.errors.append(f"request {len(rx.requests) + 1}: {e}")
+                        spans = []
+                    rx.requests.append((status, len(spans), len(body)))
+                    rx.headers.append(dict(self.headers))
+                    if status == 200:
+                        rx.spans.extend(spans)
+                reply = b"{}" if status == 200 else b'{"message":"try later"}'
+                self.send_response(status)
+                if status != 200 and rx.retry_after is not None:
+                    self.send_header("Retry-After", str(rx.retry_after))
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def push_available():
+    p = sp("push", "--otlp", "http://127.0.0.1:9", "-f", "/nonexistent", check=False)
+    if "unavailable" in p.stderr:
+        raise Skip("spanprof built without libcurl")
+
+
+@case
+def push_sends_every_span_once_in_bounded_batches():
+    push_available()
+    f = datagrid()
+    model = model_of(f)
+    with Receiver() as rx:
+        p = sp("push", "--otlp", rx.url + "/", "-f", f, "--batch-spans", "50", "--header", "X-Scope-OrgID=tenant-1")
+    eq(rx.errors, [], "receiver checks")
+    check_otlp_spans(rx.spans, model)
+    assert len(rx.requests) > 1 and all(n <= 50 for _, n, _ in rx.requests), rx.requests
+    assert all(h.get("X-Scope-OrgID") == "tenant-1" for h in rx.headers), "--header on every request"
+    assert f"sent {len(rx.spans)} spans in {len(rx.requests)} requests" in p.stdout, p.stdout
+
+
+@case
+def push_retries_503_and_sends_once():
+    push_available()
+    f = datagrid()
+    model = model_of(f)
+    with Receiver(script=[503, 503]) as rx:
+        p = sp("push", "--otlp", rx.url, "-f", f)
+    eq(rx.errors, [], "receiver checks")
+    eq([s for s, _, _ in rx.requests[:3]], [503, 503, 200], "two refusals, then accepted")
+    check_otlp_spans(rx.spans, model)  # each span exactly once
+    eq(p.stderr.count("HTTP 503"), 2, "each retry said why")
+    with Receiver(script=[429], retry_after=1) as rx:
+        sp("push", "--otlp", rx.url, "-f", f)
+    eq([s for s, _, _ in rx.requests[:2]], [429, 200], "429 with Retry-After, then accepted")
+    check_otlp_spans(rx.spans, model)
+
+
+@case
+def push_stops_on_other_statuses_and_bounds_tries():
+    push_available()
+    f = datagrid()
+    with Receiver(script=[400]) as rx:
+        p = sp("push", "--otlp", rx.url, "-f", f, check=False)
+    eq(p.returncode, 1)
+    eq(len(rx.requests), 1, "no retry on 400")
+    assert "HTTP 400" in p.stderr and rx.url in p.stderr, p.stderr
+    with Receiver(script=[500] * 10) as rx:
+        p = sp("push", "--otlp", rx.url, "-f", f, check=False)
+    eq(p.returncode, 1)
+    eq(len(rx.requests), 6, "6 tries at most")
+    assert "gave up after 6 tries" in p.stderr, p.stderr
+    eq(sp("push", "-f", f, check=False).returncode, 2, "--otlp is required")
+    eq(sp("push", "--otlp", rx.url, "--follow", "-f", f, check=False).returncode, 2, "--follow needs -p")
+
+
+def catches(pid, sig):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("SigCgt:"):
+                return int(line.split()[1], 16) >> (sig - 1) & 1
+    return False
+
+
+def until(what, fn, limit=60.0):
+    """Poll fn() until it returns something true: waiting for a state."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@case
+def push_follow_sends_each_new_trace_once():
+    push_available()
+    out = os.path.join(TMP, "live.out")
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
+    e.update({"SPANPROF_SIGNAL": "SIGUSR2", "SPANPROF_OUTPUT": out, "SPANPROF_ENABLED": "1"})
+    prog = subprocess.Popen([DATAGRID, "100000000"], env=e, stdout=subprocess.DEVNULL)
+    try:
+        until("the control handler", lambda: catches(prog.pid, signal.SIGUSR2))
+        with Receiver() as rx:
+            push = subprocess.Popen([SPANPROF, "push", "--otlp", rx.url, "-p", str(prog.pid), "--follow",
+                                     "--interval", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+            # Several polls with new traces: wait for the state.
+            until("three accepted requests", lambda: len([r for r in rx.requests if r[0] == 200]) >= 3)
+            prog.kill()
+            prog.wait()
+            _, err = push.communicate(timeout=120)
+            eq(push.returncode, 0, f"push ends with the program: {err}")
+        eq(rx.errors, [], "receiver checks")
+        ids = [(s["traceId"], s["spanId"]) for s in rx.spans]
+        eq(len(ids), len(set(ids)), "every span sent once")
+        roots = [s["_attrs"]["spanprof.trace.seq"] for s in rx.spans if "parentSpanId" not in s]
+        eq(len(roots), len(set(roots)), "every trace sent once")
+        assert len(roots) >= 3, roots
+        by_trace = {}
+        for s in rx.spans:
+            by_trace.setdefault(s["traceId"], set()).add(s["spanId"])
+        for s in rx.spans:
+            if "parentSpanId" in s:
+                assert s["parentSpanId"] in by_trace[s["traceId"]], "whole traces"
+    finally:
+        if prog.poll() is None:
+            prog.kill()
+            prog.wait()
+
 
 print(f"1..{len(results)}")
 failed = 0
