@@ -2,7 +2,7 @@
 """test_exports.py - the perfetto, otlp and speedscope exports and `push`,
 end to end, on dumps of the samples.
 
-usage: test_exports.py SPANPROF DATAGRID COROUTINES PERFETTO_PROTO
+usage: test_exports.py SPANPROF DATAGRID COROUTINES PERFETTO_PROTO EXIT_PROG
 Prints TAP. Every check compares an export with the dump's own model
 (`export --format json`): one event or span per node, the same names, the
 same nesting, the same counts. The perfetto export is decoded with
@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 
-SPANPROF, DATAGRID, COROUTINES, PROTO = map(os.path.abspath, sys.argv[1:5])
+SPANPROF, DATAGRID, COROUTINES, PROTO, EXIT_PROG = map(os.path.abspath, sys.argv[1:6])
 TMP = tempfile.mkdtemp(prefix="sp-exports-")
 results = []
 
@@ -359,6 +359,21 @@ def otlp_export_follows_the_json_mapping_and_is_stable():
     assert keyed, "span data as attributes"
     fn = [s for s in spans if "code.function.name" in s["_attrs"]]
     assert fn and all(s["_attrs"]["code.file.path"].endswith(".c") for s in fn), "function details"
+
+
+@case
+def otlp_marks_unfinished_traces_and_abandoned_spans():
+    # exit() from deep inside: spanprof closes the open spans at exit.
+    f = record(EXIT_PROG, "exit.out", {"SPANPROF_TRACE_CALLS": "exit_root"})
+    model = model_of(f)
+    _, spans = check_otlp_request(json.loads(sp("export", "-f", f, "--format", "otlp").stdout))
+    check_otlp_spans(spans, model)
+    root = next(s for s in spans if "parentSpanId" not in s)
+    eq(root["_attrs"].get("spanprof.trace.unfinished"), True, "unfinished trace marked")
+    abandoned = {n["name"] for _, n, _, _ in preorder(model) if n.get("abandoned")}
+    assert abandoned, "the dump has abandoned spans"
+    eq({s["name"] for s in spans if s["_attrs"].get("spanprof.abandoned")}, abandoned, "abandoned spans")
+    assert all(s["status"]["code"] == 2 for s in spans if s["_attrs"].get("spanprof.abandoned"))
 
 
 # ------------------------------------------------------------------------
