@@ -164,21 +164,32 @@ def check_perfetto(f, model):
     assert set(threads.values()) == {t["thread"] for t in model["traces"]}, "a track per thread"
 
     # Events in file order: interned names resolved as a reader does.
-    names, events = {}, []
+    # Interned strings: event names, annotation names, file paths.
+    names, keys, strs, events = {}, {}, {}, []
     for p in packets:
-        for e in one(p, "interned_data", {}).get("event_names", []):
-            assert one(e, "iid") not in names, "an iid interned twice"
-            names[one(e, "iid")] = one(e, "name")
+        interned = one(p, "interned_data", {})
+        for field, table, text in (("event_names", names, "name"), ("debug_annotation_names", keys, "name"),
+                                   ("debug_annotation_string_values", strs, "str")):
+            for e in interned.get(field, []):
+                assert one(e, "iid") not in table, f"an iid of {field} interned twice"
+                table[one(e, "iid")] = one(e, text)
         if "track_event" in p:
             eq(one(p, "sequence_flags"), 2, "events need the incremental state")
             te = one(p, "track_event")
             name = names[one(te, "name_iid")] if "name_iid" in te else one(te, "name")
             if one(te, "type") == "TYPE_SLICE_END":
                 name = None
-            ann = {one(a, "name"): next(v[0] for k, v in a.items() if k != "name")
-                   for a in te.get("debug_annotations", [])}
+            ann = {}
+            for a in te.get("debug_annotations", []):
+                key = keys[one(a, "name_iid")] if "name_iid" in a else one(a, "name")
+                assert key not in ann, f"annotation {key} twice"
+                if "string_value_iid" in a:
+                    ann[key] = strs[one(a, "string_value_iid")]
+                else:
+                    ann[key] = next(v[0] for k, v in a.items() if k not in ("name", "name_iid"))
             events.append((one(p, "timestamp"), one(te, "type"), one(te, "track_uuid"), name, ann))
-    eq(len(names), len(set(names.values())), "each name interned once")
+    for table in (names, keys, strs):
+        eq(len(table), len(set(table.values())), "each string interned once")
     begins = [e for e in events if e[1] == "TYPE_SLICE_BEGIN"]
     eq(len(begins), len(nodes), "one begin per node")
     eq(sum(e[1] == "TYPE_SLICE_END" for e in events), len(nodes), "one end per node")
@@ -190,6 +201,8 @@ def check_perfetto(f, model):
                 eq(ann[k], n[k], f"{n['name']} {k}")
         for k, v in n.get("data", {}).items():
             eq(ann[k], v, f"{n['name']} data {k}")
+        if n.get("file"):
+            eq((ann["file"], ann["line"]), (n["file"], n["line"]), f"{n['name']} file and line")
         if depth == 0:
             eq(ts, t["start_ns"] + n["start_ns"], "a trace's start")
             eq(ann["trace.seq"], t["seq"], "trace seq")

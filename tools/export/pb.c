@@ -80,15 +80,19 @@ void pb_double(struct pb *b, uint32_t field, double v)
 		b->buf[b->len++] = (uint8_t)(bits >> (8 * i)); /* little-endian */
 }
 
-void pb_str(struct pb *b, uint32_t field, const char *s)
+void pb_bytes(struct pb *b, uint32_t field, const uint8_t *p, size_t n)
 {
-	size_t n = strlen(s);
 	tag(b, field, 2);
 	varint(b, n);
-	if (reserve(b, n)) {
-		memcpy(b->buf + b->len, s, n);
+	if (n && reserve(b, n)) {
+		memcpy(b->buf + b->len, p, n);
 		b->len += n;
 	}
+}
+
+void pb_str(struct pb *b, uint32_t field, const char *s)
+{
+	pb_bytes(b, field, (const uint8_t *)s, strlen(s));
 }
 
 void pb_open(struct pb *b, uint32_t field)

@@ -30,6 +30,8 @@ void pb_uint(struct pb *b, uint32_t field, uint64_t v);  /* uint32/64, enum, boo
 void pb_int(struct pb *b, uint32_t field, int64_t v);    /* int32/64 (not sint) */
 void pb_double(struct pb *b, uint32_t field, double v);
 void pb_str(struct pb *b, uint32_t field, const char *s);
+/* A length-delimited field from bytes: a message encoded apart. */
+void pb_bytes(struct pb *b, uint32_t field, const uint8_t *p, size_t n);
 void pb_open(struct pb *b, uint32_t field);
 void pb_close(struct pb *b);
 
