@@ -602,7 +602,10 @@ def push_follow_sends_each_new_trace_once():
     push_available()
     out = os.path.join(TMP, "live.out")
     e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
-    e.update({"SPANPROF_SIGNAL": "SIGUSR2", "SPANPROF_OUTPUT": out, "SPANPROF_ENABLED": "1"})
+    # A small store: a poll holds at most 20 traces (about 640 spans), one
+    # request, and traces are evicted between polls, as in a long run.
+    e.update({"SPANPROF_SIGNAL": "SIGUSR2", "SPANPROF_OUTPUT": out, "SPANPROF_ENABLED": "1",
+              "SPANPROF_MAX_TRACES": "20"})
     prog = subprocess.Popen([DATAGRID, "100000000"], env=e, stdout=subprocess.DEVNULL)
     try:
         until("the control handler", lambda: catches(prog.pid, signal.SIGUSR2))
@@ -610,7 +613,7 @@ def push_follow_sends_each_new_trace_once():
             push = subprocess.Popen([SPANPROF, "push", "--otlp", rx.url, "-p", str(prog.pid), "--follow",
                                      "--interval", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True)
-            # Several polls with new traces: wait for the state.
+            # Three polls with new traces: wait for the state.
             until("three accepted requests", lambda: len([r for r in rx.requests if r[0] == 200]) >= 3)
             prog.kill()
             prog.wait()
@@ -622,6 +625,14 @@ def push_follow_sends_each_new_trace_once():
         roots = [s["_attrs"]["spanprof.trace.seq"] for s in rx.spans if "parentSpanId" not in s]
         eq(len(roots), len(set(roots)), "every trace sent once")
         assert len(roots) >= 3, roots
+        # A request per poll, each with traces newer than the last one's.
+        per_request, at = [], 0
+        for _, n, _ in rx.requests:
+            per_request.append({int(s["_attrs"]["spanprof.trace.seq"]) for s in rx.spans[at:at + n]
+                                if "parentSpanId" not in s})
+            at += n
+        for a, b in zip(per_request, per_request[1:]):
+            assert max(a) < min(b), f"a later poll resent or reordered traces: {sorted(a)} then {sorted(b)}"
         by_trace = {}
         for s in rx.spans:
             by_trace.setdefault(s["traceId"], set()).add(s["spanId"])
