@@ -554,8 +554,10 @@ def push_retries_503_and_sends_once():
     eq([s for s, _, _ in rx.requests[:3]], [503, 503, 200], "two refusals, then accepted")
     check_otlp_spans(rx.spans, model)  # each span exactly once
     eq(p.stderr.count("HTTP 503"), 2, "each retry said why")
+    eq(re.findall(r"retrying in ([\d.]+) s", p.stderr), ["0.25", "0.5"], "exponential backoff")
     with Receiver(script=[429], retry_after=1) as rx:
-        sp("push", "--otlp", rx.url, "-f", f)
+        p = sp("push", "--otlp", rx.url, "-f", f)
+    eq(re.findall(r"retrying in ([\d.]+) s", p.stderr), ["1"], "Retry-After honoured")
     eq([s for s, _, _ in rx.requests[:2]], [429, 200], "429 with Retry-After, then accepted")
     check_otlp_spans(rx.spans, model)
 
