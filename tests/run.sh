@@ -8,7 +8,7 @@
 # none failed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-.ci/install-deps valgrind clang || exit 1  # valgrind-init test; clang: the ThreadSanitizer build
+.ci/install-deps valgrind clang protobuf-compiler libcurl4-openssl-dev || exit 1  # valgrind-init; clang: the ThreadSanitizer build; protoc, libcurl: export-formats, push
 
 run_build() { # dir, meson options...
 	dir=$1

@@ -26,9 +26,10 @@ int cmd_top(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 
 extern const struct cli_opt list_opts[], show_opts[], help_opts[], ctl_opts[], pie_opts[], top_opts[], diff_opts[],
-	export_opts[], run_opts[];
+	export_opts[], run_opts[], push_opts[];
 
 const struct cli_cmd cli_cmds[] = {
 	{ "list", cmd_list, "List the traces of a dump: one line per command or request.",
@@ -64,12 +65,24 @@ const struct cli_cmd cli_cmds[] = {
 	  "Spans are matched by their path of names from the root. SEQ may be FILE:SEQ to\n"
 	  "take a trace from another dump (a run before a change, one after it).",
 	  diff_opts, false },
-	{ "export", cmd_export, "Export traces: Chrome trace events, folded stacks, or JSON.",
-	  "[-f FILE | -p PID] [--format chrome|folded|json] [-o OUT] [SEQ...]",
+	{ "export", cmd_export, "Export traces: Perfetto, OTLP, speedscope, Chrome, folded stacks, JSON.",
+	  "[-f FILE | -p PID] [--format FMT] [-o OUT] [SEQ...]",
 	  "chrome: opens in Perfetto, speedscope, chrome://tracing (one track per thread).\n"
+	  "perfetto: Perfetto's protobuf trace (ui.perfetto.dev), for big traces.\n"
+	  "otlp: OpenTelemetry OTLP/JSON (an ExportTraceServiceRequest); see also 'push'.\n"
+	  "speedscope: speedscope's format, one profile per trace, frames merged by name.\n"
 	  "folded: for flamegraph.pl, weights = self time in us. json: every trace's tree.\n"
-	  "Default: every trace in the dump.",
+	  "Default: every trace in the dump. Formats: docs/EXPORTS.md.",
 	  export_opts, false },
+	{ "push", cmd_push, "Send traces to an OpenTelemetry collector (OTLP/HTTP, JSON).",
+	  "--otlp URL [-f FILE... | -p PID [--follow]] [--header K=V]...",
+	  "POSTs the traces as OTLP/JSON to URL/v1/traces (an otelcol, Jaeger or Tempo\n"
+	  "OTLP/HTTP receiver, usually on port 4318), in requests of at most --batch-spans\n"
+	  "spans and 1 MB. 429 and 5xx answers are retried with backoff (Retry-After is\n"
+	  "honoured), 6 tries in all; other statuses are errors. --follow -p PID sends each\n"
+	  "new trace of a running program once, polling it, until it ends.\n"
+	  "Example: spanprof push --otlp http://localhost:4318 -f spanprof.out",
+	  push_opts, false },
 	{ "ctl", cmd_ctl, "Control a running program: enable, disable, clear, dump.",
 	  "PID enable|disable|clear|dump",
 	  "The program must run with SPANPROF_SIGNAL set (e.g. SIGUSR2): spanprof reads it\n"

@@ -1,7 +1,9 @@
-/* cmd/export.c - `spanprof export --format chrome|folded|json`.
+/* cmd/export.c - `spanprof export --format FMT`.
  *
  * chrome: Trace Event JSON for Perfetto, speedscope and chrome://tracing
  *   (export/chrome.c).
+ * perfetto, otlp, speedscope: Perfetto's protobuf trace, OpenTelemetry's
+ *   OTLP/JSON, speedscope's file format (export/, docs/EXPORTS.md).
  * folded: "root;child;leaf WEIGHT" lines for flamegraph.pl (export/folded.c).
  * json: the data model, every trace with its tree.
  */
@@ -21,7 +23,7 @@ enum { O_FORMAT = 'F', O_OUT = 'o' };
 const struct cli_opt export_opts[] = {
 	CMD_OPT_FILE,
 	CMD_OPT_PID,
-	{ 0, "format", "FMT", "chrome, folded or json (default: json)", O_FORMAT },
+	{ 0, "format", "FMT", "chrome, perfetto, otlp, speedscope, folded or json (default: json)", O_FORMAT },
 	{ 'o', "output", "OUT", "write to OUT (default: standard output)", O_OUT },
 	{ 0 },
 };
@@ -71,12 +73,20 @@ int cmd_export(int argc, char **argv)
 			break;
 		}
 	}
-	int (*fn)(FILE *, struct rd_dump *, size_t *, size_t) = !strcmp(format, "chrome") ? export_chrome
-							      : !strcmp(format, "folded") ? export_folded
-							      : !strcmp(format, "json")   ? all_json
-											  : NULL;
+	static const struct {
+		const char *name;
+		int (*fn)(FILE *, struct rd_dump *, size_t *, size_t);
+	} formats[] = {
+		{ "chrome", export_chrome },	   { "perfetto", export_perfetto }, { "otlp", export_otlp },
+		{ "speedscope", export_speedscope }, { "folded", export_folded },   { "json", all_json },
+	};
+	int (*fn)(FILE *, struct rd_dump *, size_t *, size_t) = NULL;
+	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+		if (!strcmp(format, formats[i].name))
+			fn = formats[i].fn;
 	if (!fn)
-		return msg_usagef("export", "--format takes chrome, folded or json, not '%s'", format);
+		return msg_usagef("export", "--format takes chrome, perfetto, otlp, speedscope, folded or json, not '%s'",
+				  format);
 	struct rd_dump d;
 	if (cmd_open(src.file, src.pid, &d))
 		return 1;

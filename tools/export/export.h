@@ -11,5 +11,8 @@
 
 int export_chrome(FILE *out, struct rd_dump *d, size_t *which, size_t n);
 int export_folded(FILE *out, struct rd_dump *d, size_t *which, size_t n);
+int export_perfetto(FILE *out, struct rd_dump *d, size_t *which, size_t n);
+int export_otlp(FILE *out, struct rd_dump *d, size_t *which, size_t n);
+int export_speedscope(FILE *out, struct rd_dump *d, size_t *which, size_t n);
 
 #endif

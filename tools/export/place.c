@@ -1,0 +1,252 @@
+/* place.c - see place.h. */
+#include "place.h"
+
+#include <stdlib.h>
+
+/* As in the chrome export: placed nodes keep 1 ns from their neighbours
+ * and their parent's ends, so that what touches never overlaps. */
+#define MARGIN 1
+#define MAX_LANES 64
+
+struct gap {
+	uint64_t lo, hi;
+};
+
+struct frame {
+	struct place_ev ev;
+	size_t gap0, ngaps; /* a span's gaps, in the pool, once computed */
+	bool have_gaps;
+	uint64_t at;  /* a cumulative node: where its next child goes */
+	double scale; /* and how much its children are scaled down */
+};
+
+struct walker {
+	struct frame *st;
+	size_t depth, cap;
+	struct gap *pool;
+	size_t npool, poolcap;
+};
+
+/* A span child's time, clamped into its parent's [lo, hi]. */
+static void span_time(const sp_node *c, uint64_t lo, uint64_t hi, uint64_t *ts, uint64_t *dur)
+{
+	uint64_t s = c->start_ns < lo ? lo : c->start_ns > hi ? hi : c->start_ns;
+	uint64_t e = c->start_ns + c->duration_ns;
+	e = e < s ? s : e > hi ? hi : e;
+	*ts = s;
+	*dur = e - s;
+}
+
+/* The parts of the frame's time that no span child covers, appended to the
+ * pool (the frame is the innermost one: the pool's end is its own). */
+static int compute_gaps(struct walker *w, struct frame *f)
+{
+	const sp_node *p = f->ev.n;
+	uint64_t lo = f->ev.ts, hi = lo + f->ev.dur, at = lo;
+	size_t need = w->npool + p->nchildren + 1;
+	if (need > w->poolcap) {
+		size_t cap = need * 2;
+		struct gap *g = realloc(w->pool, cap * sizeof *g);
+		if (!g)
+			return -1;
+		w->pool = g;
+		w->poolcap = cap;
+	}
+	f->gap0 = w->npool;
+	for (const sp_node *c = p->first_child; c; c = c->next_sibling) {
+		if (c->kind != SP_NODE_SPAN)
+			continue;
+		uint64_t s, d;
+		span_time(c, lo, hi, &s, &d);
+		if (s > at)
+			w->pool[w->npool++] = (struct gap){ at, s };
+		if (s + d > at)
+			at = s + d;
+	}
+	if (hi > at)
+		w->pool[w->npool++] = (struct gap){ at, hi };
+	f->ngaps = w->npool - f->gap0;
+	f->have_gaps = true;
+	return 0;
+}
+
+/* Where child `c` of the innermost frame goes. */
+static int place_child(struct walker *w, struct frame *pf, const sp_node *c, struct place_ev *ev)
+{
+	uint64_t lo = pf->ev.ts, hi = lo + pf->ev.dur;
+	ev->n = c;
+	ev->depth = pf->ev.depth + 1;
+	ev->clipped = false;
+	if (c->kind == SP_NODE_SPAN) {
+		span_time(c, lo, hi, &ev->ts, &ev->dur);
+		return 0;
+	}
+	if (pf->ev.n->kind == SP_NODE_CUMULATIVE) {
+		/* Cumulative children of a cumulative node: end to end,
+		 * scaled with their parent. */
+		uint64_t d = (uint64_t)((double)c->total_ns * pf->scale);
+		uint64_t room = hi - pf->at > MARGIN ? hi - pf->at - MARGIN : 0;
+		d = d < room ? d : room;
+		ev->ts = pf->at;
+		ev->dur = d;
+		ev->clipped = d < c->total_ns;
+		pf->at = pf->at + d + MARGIN < hi ? pf->at + d + MARGIN : pf->at + d;
+		return 0;
+	}
+	/* In the first gap of the span parent that holds the node's total,
+	 * else in the largest, cut to fit. */
+	if (!pf->have_gaps && compute_gaps(w, pf))
+		return -1;
+	struct gap *g = NULL, *largest = NULL;
+	for (size_t i = pf->gap0; i < pf->gap0 + pf->ngaps && !g; i++) {
+		uint64_t room = w->pool[i].hi - w->pool[i].lo;
+		if (room >= c->total_ns)
+			g = &w->pool[i];
+		else if (!largest || room > largest->hi - largest->lo)
+			largest = &w->pool[i];
+	}
+	if (!g)
+		g = largest;
+	uint64_t room = g && g->hi - g->lo > 2 * MARGIN ? g->hi - g->lo - 2 * MARGIN : 0;
+	uint64_t d = c->total_ns < room ? c->total_ns : room;
+	ev->ts = g ? g->lo + (room ? MARGIN : 0) : lo;
+	ev->dur = d;
+	ev->clipped = d < c->total_ns;
+	if (g && room)
+		g->lo += MARGIN + d;
+	return 0;
+}
+
+static int push(struct walker *w, const struct place_ev *ev)
+{
+	if (w->depth == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct frame *s = realloc(w->st, cap * sizeof *s);
+		if (!s)
+			return -1;
+		w->st = s;
+		w->cap = cap;
+	}
+	struct frame *f = &w->st[w->depth++];
+	*f = (struct frame){ .ev = *ev, .gap0 = w->npool };
+	if (ev->n->kind == SP_NODE_CUMULATIVE) {
+		uint64_t lo = ev->ts, hi = lo + ev->dur;
+		f->scale = ev->n->total_ns && ev->dur < ev->n->total_ns ? (double)ev->dur / (double)ev->n->total_ns
+									 : 1.0;
+		f->at = lo + MARGIN < hi ? lo + MARGIN : lo;
+	}
+	return 0;
+}
+
+static int pop(struct walker *w, place_fn fn, void *ctx)
+{
+	struct frame *f = &w->st[--w->depth];
+	w->npool = f->gap0;
+	return fn(ctx, &f->ev, false);
+}
+
+int place_walk(const struct rd_tree *t, place_fn fn, void *ctx)
+{
+	struct walker w = { 0 };
+	int rc = 0;
+	for (uint32_t i = 0; i < t->dec.nnodes && !rc; i++) {
+		const sp_node *n = &t->dec.nodes[i];
+		/* Pre-order: close what is not an ancestor of n. */
+		while (w.depth && w.st[w.depth - 1].ev.n != n->parent && !rc)
+			rc = pop(&w, fn, ctx);
+		if (rc)
+			break;
+		struct place_ev ev;
+		if (!w.depth) {
+			ev = (struct place_ev){ n, n->start_ns, n->duration_ns, false, 0 };
+		} else if (place_child(&w, &w.st[w.depth - 1], n, &ev)) {
+			rc = -1;
+			break;
+		}
+		if (push(&w, &ev)) {
+			rc = -1;
+			break;
+		}
+		rc = fn(ctx, &ev, true);
+	}
+	while (w.depth && !rc)
+		rc = pop(&w, fn, ctx);
+	free(w.st);
+	free(w.pool);
+	return rc;
+}
+
+struct order {
+	size_t k;
+	uint64_t start, end;
+};
+
+static int by_start(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+unsigned *place_lanes(const struct rd_dump *d, const size_t *which, size_t n)
+{
+	struct lane {
+		uint64_t tid, end;
+		unsigned no;
+	};
+	unsigned *lane = calloc(n ? n : 1, sizeof *lane);
+	struct order *o = calloc(n ? n : 1, sizeof *o);
+	struct lane *lanes = calloc(n ? n : 1, sizeof *lanes);
+	if (!lane || !o || !lanes) {
+		free(lane);
+		lane = NULL;
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct rd_dump_trace *tr = &d->traces[which[k]];
+		o[k] = (struct order){ k, rd_dump_wall_ns(d, tr->t0), rd_dump_wall_ns(d, tr->t1) };
+	}
+	qsort(o, n, sizeof *o, by_start);
+	size_t nl = 0;
+	for (size_t k = 0; k < n; k++) {
+		uint64_t tid = d->traces[which[o[k].k]].tid;
+		struct lane *hit = NULL, *last = NULL;
+		unsigned used = 0;
+		for (size_t l = 0; l < nl && !hit; l++) {
+			if (lanes[l].tid != tid)
+				continue;
+			used++;
+			last = &lanes[l];
+			if (lanes[l].end <= o[k].start)
+				hit = &lanes[l];
+		}
+		if (!hit && used >= MAX_LANES)
+			hit = last; /* give up on nesting rather than on the trace */
+		if (!hit) {
+			hit = &lanes[nl++];
+			*hit = (struct lane){ tid, 0, used };
+		}
+		if (o[k].end > hit->end)
+			hit->end = o[k].end;
+		lane[o[k].k] = hit->no;
+	}
+out:
+	free(o);
+	free(lanes);
+	return lane;
+}
+
+bool place_trace_unfinished(const struct rd_dump_trace *tr)
+{
+	/* Flag 1: closed by spanprof, open at exit or at its thread's end.
+	 * Traces still open when a live process is dumped are not written
+	 * by the runtime today; when they are, their flag goes here too. */
+	return tr->flags & 1;
+}
+
+uint64_t place_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
