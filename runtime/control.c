@@ -266,10 +266,20 @@ static sigaction_fn *next_sigaction;
 static signal_fn *next_signal;
 
 /* The definition after ours, never ours again (a runtime linked in twice,
- * static and shared), else glibc's. */
-SP_NOSAN static inline __attribute__((always_inline)) void *next_of(const char *name, void *self, void *fallback)
+ * static and shared), else glibc's. One exception: the static runtime in
+ * an executable that also holds a sanitizer's runtime (clang links it
+ * statically): its interceptors are weak, so ours replaced them, and the
+ * interceptor is the next definition, under its own name. Only when ours
+ * is the process's definition: otherwise (the shared runtime) the
+ * interceptor comes first and calls us. */
+SP_NOSAN static inline __attribute__((always_inline)) void *next_of(const char *name, const char *icpt, void *self,
+								     void *fallback)
 {
-	void *p = dlsym(RTLD_NEXT, name);
+	void *p = NULL;
+	if (dlsym(RTLD_DEFAULT, name) == self)
+		p = dlsym(RTLD_DEFAULT, icpt);
+	if (!p || p == self)
+		p = dlsym(RTLD_NEXT, name);
 	return p && p != self ? p : fallback;
 }
 
@@ -277,7 +287,7 @@ SP_NOSAN static inline __attribute__((always_inline)) sigaction_fn *get_sigactio
 {
 	sigaction_fn *f = __atomic_load_n(&next_sigaction, __ATOMIC_ACQUIRE);
 	if (!f) { /* threads racing here find the same one */
-		f = (sigaction_fn *)next_of("sigaction", (void *)sigaction, (void *)__sigaction);
+		f = (sigaction_fn *)next_of("sigaction", "__interceptor_sigaction", (void *)sigaction, (void *)__sigaction);
 		__atomic_store_n(&next_sigaction, f, __ATOMIC_RELEASE);
 	}
 	return f;
@@ -287,7 +297,7 @@ SP_NOSAN static inline __attribute__((always_inline)) signal_fn *get_signal(void
 {
 	signal_fn *f = __atomic_load_n(&next_signal, __ATOMIC_ACQUIRE);
 	if (!f) {
-		f = (signal_fn *)next_of("signal", (void *)signal, (void *)bsd_signal);
+		f = (signal_fn *)next_of("signal", "__interceptor_signal", (void *)signal, (void *)bsd_signal);
 		__atomic_store_n(&next_signal, f, __ATOMIC_RELEASE);
 	}
 	return f;

@@ -11,9 +11,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <spanprof.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
 
 extern int sig_next_seen[NSIG];
 
@@ -65,6 +73,10 @@ __attribute__((section(".preinit_array"), used)) static void (*const early_p)(in
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
+	/* A call into the runtime: the static one is linked in whole (its
+	 * wrappers with it), also where a sanitizer's runtime already
+	 * defines sigaction. */
+	check(!sp_enabled(), "the runtime is linked in, recording off (SPANPROF_ENABLED unset)");
 
 	check(early_rc == 0 && early_query.sa_handler == SIG_DFL, "sigaction before start: query gives SIG_DFL");
 	check(early_old == SIG_DFL, "signal before start: returns SIG_DFL");
@@ -116,6 +128,22 @@ int main(void)
 	check(alrm_calls == 2, "an ignored SIGALRM does not run the handler");
 	errno = 0;
 	check(signal(SIGSTOP, on_alrm) == SIG_ERR && errno == EINVAL, "signal(SIGSTOP) gives SIG_ERR, EINVAL");
+
+#ifdef UNDER_TSAN
+	/* ThreadSanitizer's interceptor puts its own handler in the kernel
+	 * (and runs the host's from it): it saw the install, also when the
+	 * static runtime's wrapper displaced it in the executable. */
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long mask;
+	} k;
+	sigaction(SIGUSR1, &sa, NULL);
+	check(syscall(SYS_rt_sigaction, SIGUSR1, NULL, &k, sizeof k.mask) == 0 && k.handler != (void *)on_usr1,
+	      "the sanitizer's sigaction interceptor saw the install");
+	sigaction(SIGUSR1, &dfl, NULL);
+#endif
 
 	/* Every install went through the next definition, not around it. */
 	check(sig_next_seen[SIGUSR1] >= 2, "the next sigaction saw the SIGUSR1 installs");
