@@ -237,10 +237,11 @@ int cmd_show(int argc, char **argv)
 	}
 	if (cmd_color_ok("show", color))
 		return 2;
-	struct rd_dump d;
+	struct cmd_set set;
+	struct rd_dump *d;
 	struct rd_tree t;
 	const sp_node *root;
-	int rc = cmd_one_trace("show", src.file, src.pid, argc, argv, p.ind, zoom, &d, &t, &root);
+	int rc = cmd_one_trace("show", &src, argc, argv, p.ind, zoom, &set, &d, &t, &root);
 	if (rc)
 		return rc;
 	rc = 1;
@@ -248,7 +249,7 @@ int cmd_show(int argc, char **argv)
 	if (json) {
 		struct json j;
 		json_init(&j, stdout);
-		model_json_trace(&j, &d, &t, root);
+		model_json_trace(&j, d, &t, root, set.many_pids);
 		json_newline(&j);
 		json_free(&j);
 		rc = 0;
@@ -262,10 +263,15 @@ int cmd_show(int argc, char **argv)
 		msg_errorf("out of memory");
 		goto out_tree;
 	}
-	char ms[32], wall[64];
-	printf("%s%s%s  id %s  trace #%llu  thread %llu  %s  %s ms%s\n", fmt_c(C_BOLD), t.name, fmt_c(C_RESET),
-	       *t.tr->id ? t.tr->id : "-", (unsigned long long)t.tr->seq, (unsigned long long)t.tr->tid,
-	       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(&d, t.tr->t0)), fmt_ms(ms, sizeof ms, t.root->duration_ns),
+	char ms[32], wall[64], ref[48];
+	/* Among several processes a trace is PID:SEQ. */
+	if (set.many_pids)
+		snprintf(ref, sizeof ref, "%llu:%llu", (unsigned long long)d->pid, (unsigned long long)t.tr->seq);
+	else
+		snprintf(ref, sizeof ref, "#%llu", (unsigned long long)t.tr->seq);
+	printf("%s%s%s  id %s  trace %s  thread %llu  %s  %s ms%s\n", fmt_c(C_BOLD), t.name, fmt_c(C_RESET),
+	       *t.tr->id ? t.tr->id : "-", ref, (unsigned long long)t.tr->tid,
+	       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(d, t.tr->t0)), fmt_ms(ms, sizeof ms, t.root->duration_ns),
 	       t.tr->flags & SP_TRACE_CLOSED ? "  (closed at exit)" : "");
 	if (t.dec.ntrace_kvs) {
 		fputs("  ", stdout);
@@ -279,7 +285,7 @@ int cmd_show(int argc, char **argv)
 	printf("------  ----------  ----------  -------  ----------------------------------------\n");
 	mark_hot(&s, root);
 	render(&s, root);
-	double per = d.overhead_per_span_ns;
+	double per = d->overhead_per_span_ns;
 	double over_ms = per * (double)(t.dec.nnodes + t.dec.iterations) / 1e6;
 	double dur_ms = (double)t.root->duration_ns / 1e6;
 	printf("\ndropped spans: %llu   overhead: %.1f ns/span x %llu = %.3f ms (%.1f%% of the trace)\n",
@@ -292,6 +298,6 @@ int cmd_show(int argc, char **argv)
 	rc = 0;
 out_tree:
 	rd_tree_free(&t);
-	cmd_close(&d);
+	cmd_close_set(&set);
 	return rc;
 }
