@@ -252,15 +252,18 @@ def chrome_export_names_each_file_once():
         while stack:
             n = stack.pop()
             if n.get("file"):
-                model.setdefault(n["name"], n["file"])
+                model.setdefault(n["function"], (n["file"], n["line"]))
             stack += n.get("children", [])
+    funcs = [e["args"] for e in ev if e["ph"] == "M" and e["name"] == "spanprof_function"]
+    eq({f["function"]: (ids[f["file_id"]], f["line"]) for f in funcs}, model, "each function's file and line")
+    eq(len(funcs), len({f["function"] for f in funcs}), "each function once")
     xs = [e for e in ev if e["ph"] == "X"]
-    with_file = [e for e in xs if "file_id" in e["args"]]
-    assert with_file, "events name their file by id"
-    for e in with_file:
+    assert not any("file" in e.get("args", {}) or "file_id" in e.get("args", {}) for e in xs), "no path per event"
+    named = {f["function"] for f in funcs}
+    for e in xs:
         name = e["name"].split(" ×")[0]  # a cumulative node: "name ×count"
-        eq(ids[e["args"]["file_id"]], model[name], name)
-        assert "file" not in e["args"]
+        if name in model:
+            assert name in named, name
     for p in set(paths):
         eq(raw.count(json.dumps(p)), 1, f"{p} once in the file")
 

@@ -234,43 +234,65 @@ static void json_us(struct json *j, const char *key, uint64_t ns)
 	json_raw(j, key, num);
 }
 
-/* Source files, each named once: the first event from a file is preceded
- * by a metadata event "spanprof_file" {"id": K, "path": ...}, and events
- * carry "file_id": K (a full path in every event was half of a 168-byte
- * event on a big trace). */
-struct files {
-	struct hashmap map;
-	uint32_t n;
+/* Where functions are, each said once: a full path (and the line) in every
+ * event made 168-byte events on a big trace. The first event of a source
+ * file is preceded by a metadata event "spanprof_file" {"id": K, "path"},
+ * the first of a function by "spanprof_function" {"function", "file_id":
+ * K, "line"}; events carry only what differs between them. */
+struct where {
+	struct hashmap files, funcs;
+	uint32_t nfiles, nfuncs;
 };
 
-static long file_id(struct json *j, struct files *F, const char *path, uint64_t pid, uint64_t tid)
+static void meta(struct json *j, const char *name, uint64_t pid, uint64_t tid)
 {
-	long id = hashmap_get_or_put(&F->map, hashmap_hash(0, path), F->n);
-	if (id < 0 || (uint32_t)id != F->n)
-		return id;
-	F->n++;
 	json_object(j, NULL);
 	json_str(j, "ph", "M");
-	json_str(j, "name", "spanprof_file");
+	json_str(j, "name", name);
 	json_u64(j, "pid", pid);
 	json_u64(j, "tid", tid);
 	json_object(j, "args");
-	json_u64(j, "id", (uint64_t)id);
-	json_str(j, "path", path);
-	json_end(j);
-	json_end(j);
-	return id;
 }
 
-static void event_args(struct json *j, const sp_node *n, bool clipped, long file)
+/* -1 on no memory. */
+static int name_where(struct json *j, struct where *W, const sp_node *n, uint64_t pid, uint64_t tid)
 {
+	char key[32];
+	snprintf(key, sizeof key, "%u", n->line);
+	uint64_t h = hashmap_hash(hashmap_hash(hashmap_hash(0, n->function ? n->function : n->name), n->file), key);
+	long f = hashmap_get_or_put(&W->funcs, h, W->nfuncs);
+	if (f < 0)
+		return -1;
+	if ((uint32_t)f != W->nfuncs)
+		return 0;
+	W->nfuncs++;
+	long id = hashmap_get_or_put(&W->files, hashmap_hash(0, n->file), W->nfiles);
+	if (id < 0)
+		return -1;
+	if ((uint32_t)id == W->nfiles) {
+		W->nfiles++;
+		meta(j, "spanprof_file", pid, tid);
+		json_u64(j, "id", (uint64_t)id);
+		json_str(j, "path", n->file);
+		json_end(j);
+		json_end(j);
+	}
+	meta(j, "spanprof_function", pid, tid);
+	json_str(j, "function", n->function ? n->function : n->name);
+	json_u64(j, "file_id", (uint64_t)id);
+	json_u64(j, "line", n->line);
+	json_end(j);
+	json_end(j);
+	return 0;
+}
+
+static void event_args(struct json *j, const sp_node *n, bool clipped)
+{
+	if (!n->ndata && n->kind != SP_NODE_CUMULATIVE && !n->abandoned)
+		return; /* nothing: no "args" (most function spans) */
 	json_object(j, "args");
 	for (uint32_t i = 0; i < n->ndata; i++)
 		json_kv(j, &n->data[i]);
-	if (n->file && file >= 0) {
-		json_u64(j, "file_id", (uint64_t)file);
-		json_u64(j, "line", n->line);
-	}
 	if (n->kind == SP_NODE_CUMULATIVE) {
 		json_u64(j, "count", n->count);
 		json_f64(j, "total_us", n->total_ns / 1000.0);
@@ -320,7 +342,7 @@ int export_chrome(FILE *out, const struct export_part *parts, size_t nparts)
 	json_object(&j, NULL);
 	json_str(&j, "displayTimeUnit", "ms");
 	json_array(&j, "traceEvents");
-	struct files F = { 0 };
+	struct where W = { 0 };
 	int rc = 0;
 	for (size_t p = 0; p < nparts && !rc; p++) {
 		struct rd_dump *d = parts[p].d;
@@ -353,7 +375,11 @@ int export_chrome(FILE *out, const struct export_part *parts, size_t nparts)
 			uint64_t t0 = rd_dump_wall_ns(d, t.tr->t0) - origin;
 			for (uint32_t i = 0; i < t.dec.nnodes && !rc; i++) {
 				const sp_node *nd = &t.dec.nodes[i];
-				long file = nd->file ? file_id(&j, &F, nd->file, d->pid, track[k]) : -1;
+				if (nd->file && name_where(&j, &W, nd, d->pid, track[k])) {
+					msg_errorf("out of memory");
+					rc = 1;
+					break;
+				}
 				json_object(&j, NULL);
 				json_str(&j, "ph", "X");
 				if (nd->kind == SP_NODE_CUMULATIVE) {
@@ -369,7 +395,7 @@ int export_chrome(FILE *out, const struct export_part *parts, size_t nparts)
 				json_u64(&j, "tid", track[k]);
 				json_us(&j, "ts", t0 + L.ts[i]);
 				json_us(&j, "dur", L.dur[i]);
-				event_args(&j, nd, L.clipped[i], file);
+				event_args(&j, nd, L.clipped[i]);
 				json_end(&j);
 			}
 			layout_free(&L);
@@ -381,6 +407,7 @@ int export_chrome(FILE *out, const struct export_part *parts, size_t nparts)
 	json_end(&j);
 	json_newline(&j);
 	json_free(&j);
-	hashmap_free(&F.map);
+	hashmap_free(&W.files);
+	hashmap_free(&W.funcs);
 	return rc;
 }
