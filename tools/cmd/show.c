@@ -41,7 +41,9 @@ const struct cli_opt show_opts[] = {
 /* Same-name children of a wide node, merged: one line each. */
 struct group {
 	const sp_node *first;
-	uint64_t count, total_ns, self_ns, max_ns;
+	uint32_t nodes;  /* children in it */
+	uint64_t count;  /* calls: a cumulative child brings its count */
+	uint64_t total_ns, self_ns, max_ns;
 };
 
 struct level {
@@ -186,6 +188,7 @@ static struct group *merge_children(const sp_node *n, size_t *ng)
 			g[(*ng)++].first = c;
 		struct group *x = &g[k];
 		uint64_t mx = c->kind == SP_NODE_CUMULATIVE ? c->max_ns : c->duration_ns;
+		x->nodes++;
 		x->count += c->kind == SP_NODE_CUMULATIVE ? c->count : 1;
 		x->total_ns += c->duration_ns;
 		x->self_ns += c->self_ns;
@@ -225,14 +228,14 @@ static bool next_group(struct show *s, struct level *L, size_t depth, const sp_n
 			return false;
 		struct group *g = &L->g[L->gi++];
 		if (!shown_ns(s, L->node, g->total_ns)) {
-			L->fold_n += (uint32_t)g->count;
+			L->fold_n += g->nodes;
 			L->fold_ns += g->total_ns;
 			continue;
 		}
 		/* A later group is a line, or folds into the fold line. */
 		bool last = L->gi >= L->ng && L->fold_n == 0;
 		s->more[depth + 1] = !last;
-		if (g->count == 1) {
+		if (g->nodes == 1) {
 			*c = g->first;
 			line(s, g->first, (unsigned)depth + 1, last);
 			return true;
