@@ -44,7 +44,11 @@ static int open_side(const char *spec, const char *file, struct rd_dump *shared,
 	s->own = false;
 	if (colon) {
 		char *path = strndup(spec, (size_t)(colon - spec));
-		int r = path ? cmd_open(path, 0, &s->d) : 1;
+		if (!path) {
+			msg_errorf("out of memory");
+			return 1;
+		}
+		int r = cmd_open(path, 0, &s->d);
 		free(path);
 		if (r)
 			return 1;
@@ -63,6 +67,7 @@ static int open_side(const char *spec, const char *file, struct rd_dump *shared,
 		return 1;
 	s->hash = malloc(s->t.dec.nnodes * sizeof *s->hash);
 	if (!s->hash) {
+		rd_tree_free(&s->t); /* the caller frees the sides that opened */
 		msg_errorf("out of memory");
 		return 1;
 	}
@@ -191,8 +196,10 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	rows = calloc((size_t)s[0].t.dec.nnodes + s[1].t.dec.nnodes, sizeof *rows);
-	if (!rows || match(s, &map, rows, &n))
+	if (!rows || match(s, &map, rows, &n)) {
+		msg_errorf("out of memory");
 		goto out;
+	}
 	qsort(rows + 1, n ? n - 1 : 0, sizeof *rows, by_change); /* the root stays first */
 	fmt_big_stdout();
 	struct json j;
