@@ -44,6 +44,13 @@ static long fa_nmapped; /* bytes mapped while armed, less those unmapped (FA_WRA
 #define FA_SLOTS (1u << 16)
 static void *fa_set[FA_SLOTS];
 
+#ifdef FA_WRAP_MMAP
+/* The mappings made while armed, by address: unmapping one made before
+ * (the runtime's lasting memory) is not counted. */
+#define FA_MAPS 4096
+static struct { void *p; size_t len; } fa_maps[FA_MAPS];
+#endif
+
 static size_t fa_slot(const void *p)
 {
 	return (size_t)(((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ull >> 48) & (FA_SLOTS - 1);
@@ -76,6 +83,9 @@ static inline void fa_arm(unsigned long k)
 	fa_ncalls = 0;
 	fa_nlive = 0;
 	fa_nmapped = 0;
+#ifdef FA_WRAP_MMAP
+	memset(fa_maps, 0, sizeof fa_maps);
+#endif
 	for (size_t i = 0; i < FA_SLOTS; i++)
 		fa_set[i] = NULL;
 	fa_armed = true;
@@ -170,6 +180,37 @@ void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 void *__real_mremap(void *p, size_t old, size_t len, int flags, ...);
 int __real_munmap(void *p, size_t len);
 
+
+static void fa_map_add(void *p, size_t len)
+{
+	for (size_t i = 0; i < FA_MAPS; i++)
+		if (!fa_maps[i].p) {
+			fa_maps[i].p = p;
+			fa_maps[i].len = len;
+			fa_nmapped += (long)len;
+			return;
+		}
+}
+
+/* The armed mapping at p, or NULL. */
+static size_t *fa_map_find(void *p)
+{
+	for (size_t i = 0; p && i < FA_MAPS; i++)
+		if (fa_maps[i].p == p)
+			return &fa_maps[i].len;
+	return NULL;
+}
+
+static void fa_map_remove(void *p)
+{
+	for (size_t i = 0; p && i < FA_MAPS; i++)
+		if (fa_maps[i].p == p) {
+			fa_nmapped -= (long)fa_maps[i].len;
+			fa_maps[i].p = NULL;
+			return;
+		}
+}
+
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
@@ -179,7 +220,7 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 	}
 	void *p = __real_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED && fa_armed)
-		fa_nmapped += (long)len;
+		fa_map_add(p, len);
 	return p;
 }
 
@@ -191,16 +232,33 @@ void *__wrap_mremap(void *p, size_t old, size_t len, int flags, ...)
 		return MAP_FAILED;
 	}
 	void *q = __real_mremap(p, old, len, flags);
-	if (q != MAP_FAILED && fa_armed)
-		fa_nmapped += (long)len - (long)old;
+	if (q != MAP_FAILED && fa_armed && fa_map_find(p)) {
+		fa_map_remove(p);
+		fa_map_add(q, len);
+	}
 	return q;
+}
+
+/* With _FILE_OFFSET_BITS=64 (meson's default), mmap is mmap64. */
+void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (fa_fail()) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	void *p = __real_mmap64(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && fa_armed)
+		fa_map_add(p, len);
+	return p;
 }
 
 int __wrap_munmap(void *p, size_t len);
 int __wrap_munmap(void *p, size_t len)
 {
 	if (fa_armed)
-		fa_nmapped -= (long)len;
+		fa_map_remove(p);
 	return __real_munmap(p, len);
 }
 #endif
