@@ -58,7 +58,11 @@ static int open_side(const char *spec, const struct cmd_source *src, struct cmd_
 	s->own = false;
 	if (colon && !pid_ref(spec, colon)) {
 		char *path = strndup(spec, (size_t)(colon - spec));
-		int r = path ? cmd_open(path, 0, &s->d) : 1;
+		if (!path) {
+			msg_errorf("out of memory");
+			return 1;
+		}
+		int r = cmd_open(path, 0, &s->d);
 		free(path);
 		if (r)
 			return 1;
@@ -86,6 +90,7 @@ static int open_side(const char *spec, const struct cmd_source *src, struct cmd_
 		return 1;
 	s->hash = malloc(s->t.dec.nnodes * sizeof *s->hash);
 	if (!s->hash) {
+		rd_tree_free(&s->t); /* the caller frees the sides that opened */
 		msg_errorf("out of memory");
 		return 1;
 	}
@@ -217,8 +222,10 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	rows = calloc((size_t)s[0].t.dec.nnodes + s[1].t.dec.nnodes, sizeof *rows);
-	if (!rows || match(s, &map, rows, &n))
+	if (!rows || match(s, &map, rows, &n)) {
+		msg_errorf("out of memory");
 		goto out;
+	}
 	qsort(rows + 1, n ? n - 1 : 0, sizeof *rows, by_change); /* the root stays first */
 	fmt_big_stdout();
 	struct json j;
