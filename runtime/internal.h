@@ -1,13 +1,16 @@
 /* internal.h - what the runtime's files share. Not installed.
  *
  * Map of the runtime (one job per file):
- *   hooks.c     __cyg_profile_func_enter/exit: the hot path
+ *   hooks.c     __cyg_profile_func_enter/exit: the hot path; the entry
+ *               points of hooks_stub.c (libspanprof_hooks.a, the hooks
+ *               linked into the program) and the registry of its flags
  *   probes.c    the manual API: SP_SPAN & co., data setters, context save/restore
  *   stack.h/.c  a thread's stack of open spans and its trace being built
  *   thread.c    per-thread records: creation, thread exit, fork
  *   store.c     the ring of committed traces, byte budget, eviction
- *   sites.c     what a record names (probe, function, run-time name) and the
- *               per-function decision cache the hooks read
+ *   sites.c     what a record names (probe, function, run-time name), the
+ *               per-function decision cache the hooks read and its
+ *               out-of-scope filter
  *   modules.c   loaded executables and libraries, ELF symbol tables
  *   dwarf_files.c  which functions a source file defines (file:NAME patterns)
  *   args_index.c  arguments of SPANPROF_ARGS functions: where, from DWARF
