@@ -155,8 +155,9 @@ SP_INLINE void hook_enter(uintptr_t fn, uintptr_t cs, uintptr_t sp, uintptr_t pc
 	if (SP_UNLIKELY(!t))
 		return enter_slow(fn, cs, sp, pc);
 	/* Out of scope, a function in the filter records nothing (busy or
-	 * not: a busy thread returns too). */
-	if (SP_LIKELY(sp__skip_has(fn)) && SP_LIKELY(!t->scope))
+	 * not: a busy thread returns too). The scope first: inside one, the
+	 * filter is no use, and one load is all it costs there. */
+	if (SP_LIKELY(!t->scope) && SP_LIKELY(sp__skip_has(fn)))
 		return;
 	if (SP_UNLIKELY(t->busy))
 		return;
@@ -201,7 +202,9 @@ __attribute__((noinline)) static void exit_slow(struct sp__thread *t, uintptr_t 
 SP_INLINE void hook_exit(uintptr_t fn, uintptr_t cs, uintptr_t sp, bool tail)
 {
 	struct sp__thread *t = sp__tls;
-	if (SP_UNLIKELY(!t) || SP_UNLIKELY(t->busy) || !t->depth)
+	/* No open frame first: out of scope, the whole test (busy or not,
+	 * the exit then returns). */
+	if (SP_UNLIKELY(!t) || !t->depth || SP_UNLIKELY(t->busy))
 		return;
 	if (SP_UNLIKELY(t->overflow)) {
 		t->overflow--;
