@@ -48,7 +48,7 @@ version=$(ls lua5.4_*.dsc | sed 's/\.dsc$//')
 # 2. Four builds of the same sources (the instrumented objects once).
 cflags="-O2 -g -DLUA_USE_LINUX -DLUA_COMPAT_5_3"
 srcs=$(ls lua/src/*.c | grep -v '/luac\.c$')
-if [ ! -x lua-plain ]; then
+if [ ! -x lua-plain ] || [ ! -d instr ]; then
 	mkdir -p instr
 	for f in $srcs; do
 		cc $cflags -finstrument-functions -c "$f" -o "instr/$(basename "$f" .c).o"
