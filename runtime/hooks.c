@@ -317,11 +317,11 @@ SP_API __attribute__((no_instrument_function, hot)) void sp__hook_enter(void *fn
 }
 
 SP_API __attribute__((no_instrument_function, hot)) void sp__hook_exit(void *fn, void *call_site, uintptr_t cfa,
-								       int tail)
+								       uintptr_t ret)
 {
 	if (SP_LIKELY(!atomic_load_explicit(&sp__g.hooks, memory_order_relaxed)))
 		return;
-	hook_exit((uintptr_t)fn, (uintptr_t)call_site, cfa, tail != 0);
+	hook_exit((uintptr_t)fn, (uintptr_t)call_site, cfa, ret == (uintptr_t)call_site);
 }
 
 SP_API __attribute__((weak, no_instrument_function, hot)) void __cyg_profile_func_enter(void *fn, void *call_site)

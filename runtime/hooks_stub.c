@@ -31,5 +31,5 @@ __attribute__((no_instrument_function, hot)) void __cyg_profile_func_exit(void *
 {
 	if (__builtin_expect(!__atomic_load_n(&on, __ATOMIC_RELAXED), 1))
 		return;
-	sp__hook_exit(fn, call_site, (uintptr_t)__builtin_dwarf_cfa(), __builtin_return_address(0) == call_site);
+	sp__hook_exit(fn, call_site, (uintptr_t)__builtin_dwarf_cfa(), (uintptr_t)__builtin_return_address(0));
 }

@@ -6,11 +6,12 @@
 
 #include <stdint.h>
 
-/* `cfa`: the stub's __builtin_dwarf_cfa(); `ret`: its return address;
- * `tail`: its return address is the call site (a hook called as a tail
- * call). Both check that the runtime records. */
+/* `cfa`: the stub's __builtin_dwarf_cfa(); `ret`: its return address
+ * (at an exit, the call site when the hook was called as a tail call: the
+ * library compares them, only when it needs to). Both check that the
+ * runtime records. */
 __attribute__((visibility("default"))) void sp__hook_enter(void *fn, void *call_site, uintptr_t cfa, uintptr_t ret);
-__attribute__((visibility("default"))) void sp__hook_exit(void *fn, void *call_site, uintptr_t cfa, int tail);
+__attribute__((visibility("default"))) void sp__hook_exit(void *fn, void *call_site, uintptr_t cfa, uintptr_t ret);
 /* The runtime writes *flag (0 or 1, relaxed) whenever the hooks are
  * switched, from now until sp__hooks_unregister. */
 __attribute__((visibility("default"))) void sp__hooks_register(int *flag);
