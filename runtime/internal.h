@@ -150,6 +150,7 @@ struct sp__config {
 	bool any_globs;  /* one of the lists above is set */
 	bool any_files;  /* one of them has a file: pattern */
 	int control_signal; /* SPANPROF_SIGNAL, once its handler is installed */
+	bool cpu;      /* SPANPROF_CPU: CPU time and switches per trace */
 };
 extern SP_HIDDEN struct sp__config sp__cfg;
 SP_HIDDEN void sp__config_load(void);

@@ -58,6 +58,14 @@ struct sp__frame {
 	uint32_t hpc;      /* hook frames: sp__hpc() of the enter hook's call */
 };
 
+/* Two readings of the thread's CPU use (cpu.c), or their difference. */
+struct sp__cpu_use {
+	uint64_t cpu_ns;
+	uint32_t nvcsw, nivcsw; /* voluntary, involuntary context switches */
+	uint32_t flags;         /* SP_TRACE_CPU_MEASURED */
+	uint32_t reserved;
+};
+
 /* A stored trace: the header area of its block. */
 struct sp__trace {
 	atomic_uint refs;
@@ -70,6 +78,10 @@ struct sp__trace {
 	uint16_t idlen;
 	char id[SP_MAX_NAME_LEN + 1];
 	size_t len;          /* bytes of records after the header area */
+	/* Off-CPU time (issue 11): the thread's CPU time and context switches
+	 * between the trace's begin and end; cpu_flags SP_TRACE_CPU_MEASURED
+	 * (format.h) when they were read (SPANPROF_CPU, same thread). */
+	struct sp__cpu_use cpu;
 };
 _Static_assert(sizeof(struct sp__trace) <= SP_TRACE_HDR, "trace header too big");
 
@@ -94,6 +106,7 @@ struct sp__thread {
 	uint32_t trace_flags;
 	uint16_t idlen;
 	char id[SP_MAX_NAME_LEN + 1];
+	struct sp__cpu_use cpu0; /* at the trace's begin */
 	/* the thread */
 	uint64_t tid;
 	uintptr_t stack_lo, stack_hi; /* 0, 0 when unknown */
@@ -147,6 +160,12 @@ SP_HIDDEN struct sp__frame *sp__open_pass(struct sp__thread *t, uint16_t flags);
 SP_HIDDEN void sp__add_data(struct sp__thread *t, uint32_t ord, bool trace_level, sp_value_type type,
 			    const char *key, uint64_t num, const char *str);
 SP_HIDDEN void sp__close_all(struct sp__thread *t, uint32_t trace_flags); /* exit, thread end */
+
+/* cpu.c: the calling thread's CPU use now (one getrusage); flags 0 when
+ * off (SPANPROF_CPU=0) or unreadable. Keeps errno. */
+SP_HIDDEN void sp__cpu_read(struct sp__cpu_use *u);
+/* The use between two readings, into *d; not measured unless both were. */
+SP_HIDDEN void sp__cpu_since(const struct sp__cpu_use *u0, struct sp__cpu_use *d);
 
 /* args_eval.c: add the arguments of the function of hook frame `f` (site
  * `site`) to its span's data. */

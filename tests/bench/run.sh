@@ -28,6 +28,8 @@ traced|SPANPROF_TRACE_CALLS=chunk|$dir/bench_spanprof calls $N
 traced_static|SPANPROF_TRACE_CALLS=chunk|$dir/bench_spanprof_static calls $N
 sp_span|SPANPROF_ENABLED=1|$dir/bench_spanprof span $N
 sp_cumulative|SPANPROF_ENABLED=1|$dir/bench_spanprof cumul $N
+trace_cpu|SPANPROF_ENABLED=1 SPANPROF_CPU=1|$dir/bench_spanprof trace $((N / 10))
+trace_nocpu|SPANPROF_ENABLED=1 SPANPROF_CPU=0|$dir/bench_spanprof trace $((N / 10))
 V
 	if command -v uftrace >/dev/null 2>&1; then
 		echo "uftrace_b1m||uftrace record --no-libcall -b 1m -d $tmp/uftrace.data $dir/bench_spanprof calls $N"
@@ -102,7 +104,8 @@ for line in open(sys.argv[1]):
 med = {k: statistics.median(v) for k, v in res.items()}
 spread = {k: (min(v), max(v)) for k, v in res.items()}
 base = med.get('plain', 0.0)
-over = {k: (m - base if k not in ('sp_span', 'sp_cumulative') else m) for k, m in med.items()}
+manual = ('sp_span', 'sp_cumulative', 'trace_cpu', 'trace_nocpu')
+over = {k: (m - base if k not in manual else m) for k, m in med.items()}
 bytes_per_span, spans, traces = sys.argv[2].split()
 print(f"spanprof overhead benchmark: {sys.argv[3]} calls per run, median of {sys.argv[4]} runs\n")
 print(f"{'variant':<18} {'ns/op':>9} {'min':>8} {'max':>8} {'ns/call over plain':>19}")
@@ -113,7 +116,11 @@ for k in ['plain', 'empty_hooks', 'floor_rdtsc_ring', 'disabled', 'out_of_scope'
         extra = '' if k in ('plain', 'sp_span', 'sp_cumulative') else f"{over[k]:19.2f}"
         print(f"{k:<18} {med[k]:9.2f} {spread[k][0]:8.2f} {spread[k][1]:8.2f} {extra}")
 print("(sp_span and sp_cumulative: ns per span / iteration, inside a trace)\n")
-best = {k: (min(v) - min(res['plain']) if k not in ('sp_span', 'sp_cumulative') else min(v)) for k, v in res.items()}
+if 'trace_cpu' in med and 'trace_nocpu' in med:
+    print(f"{'trace + span, SPANPROF_CPU=1':<36} {med['trace_cpu']:8.2f} ns")
+    print(f"{'trace + span, SPANPROF_CPU=0':<36} {med['trace_nocpu']:8.2f} ns")
+    print(f"{'CPU readings per trace (off-CPU time)':<36} {med['trace_cpu'] - med['trace_nocpu']:8.2f} ns\n")
+best = {k: (min(v) - min(res['plain']) if k not in manual else min(v)) for k, v in res.items()}
 
 def ratio(a, b, m=None):
     m = m or over

@@ -87,6 +87,71 @@ def top_total_of_a_recursive_function_is_its_outermost_calls():
     assert rows["deep"]["total_ns"] <= rows["outer"]["total_ns"], rows
 
 
+@case
+def a_sleeping_trace_shows_its_time_off_the_cpu():
+    f, _ = record("sleep", "nap.out", {"SPANPROF_ENABLED": "1"})
+    t = sp_json("list", "-f", f)[0]
+    eq(t["name"], "nap")
+    assert t["duration_ns"] >= 20_000_000, t
+    assert t["cpu_ns"] is not None and t["cpu_ns"] < 2_000_000, t
+    assert t["duration_ns"] - t["cpu_ns"] >= 19_000_000, t
+    assert t["voluntary_switches"] >= 1, t  # nanosleep gives the CPU up
+    model = sp_json("show", "-f", f, "1")
+    for k in ("cpu_ns", "voluntary_switches", "involuntary_switches"):
+        eq(model[k], t[k], k)
+    text = run([SPANPROF, "show", "-f", f, "1", "--color", "never"]).stdout.splitlines()
+    head = text[1]
+    assert head.startswith("  cpu ") and " off-cpu " in head and " voluntary / " in head, text[:3]
+    off_ms = float(head.split(" off-cpu ")[1].split()[0])
+    assert off_ms >= 19.0, head
+    lst = run([SPANPROF, "list", "-f", f, "--color", "never"]).stdout.splitlines()
+    assert "cpu ms" in lst[0], lst
+    # SPANPROF_CPU=0: nothing measured, null in JSON, no line in show
+    g, _ = record("sleep", "nap0.out", {"SPANPROF_ENABLED": "1", "SPANPROF_CPU": "0"})
+    t = sp_json("list", "-f", g)[0]
+    eq((t["cpu_ns"], t["voluntary_switches"], t["involuntary_switches"]), (None, None, None), "off")
+    text = run([SPANPROF, "show", "-f", g, "1", "--color", "never"]).stdout
+    assert " off-cpu " not in text, text
+
+
+def strip_cpu_tails(src, dst):
+    """A dump as a writer before the CPU fields made it: each TRACE section
+    without its last 24 bytes, lengths and checksum fixed."""
+    import struct
+    d = bytearray(open(src, "rb").read())
+    out, off = bytearray(d[:64]), 64
+    while off < len(d):
+        typ, fl, ln = struct.unpack_from("<IIQ", d, off)
+        body = d[off + 16:off + 16 + ln]
+        if typ == 4:
+            body = body[:-24]
+        out += struct.pack("<IIQ", typ, fl, len(body)) + body
+        off += 16 + ln
+    struct.pack_into("<Q", out, 24, len(out))
+    h = 0xcbf29ce484222325
+    for i, b in enumerate(out):
+        if 48 <= i < 56:
+            continue
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    struct.pack_into("<Q", out, 48, h)
+    open(dst, "wb").write(out)
+
+
+@case
+def a_dump_without_the_cpu_fields_still_reads():
+    f = os.path.join(TMP, "nap.out")
+    if not os.path.exists(f):
+        f, _ = record("sleep", "nap.out", {"SPANPROF_ENABLED": "1"})
+    g = os.path.join(TMP, "old.out")
+    strip_cpu_tails(f, g)
+    assert os.path.getsize(g) == os.path.getsize(f) - 24
+    new, old = sp_json("list", "-f", f)[0], sp_json("list", "-f", g)[0]
+    eq((old["cpu_ns"], old["voluntary_switches"], old["involuntary_switches"]), (None, None, None), "old")
+    for k in ("seq", "name", "id", "duration_ns", "thread"):
+        eq(old[k], new[k], k)
+    eq(sp_json("show", "-f", g, "1")["root"], sp_json("show", "-f", f, "1")["root"], "the tree")
+
+
 # SP_E2E_ONLY=WORD runs only the checks whose name has WORD (while iterating).
 if os.environ.get("SP_E2E_ONLY"):
     results = [fn for fn in results if os.environ["SP_E2E_ONLY"] in fn.__name__]

@@ -11,6 +11,7 @@
 #include "msg.h"
 #include "render/fmt.h"
 #include "render/json.h"
+#include "render/model_json.h"
 
 enum { O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c', O_COUNTS = 'C' };
 
@@ -112,6 +113,7 @@ static void print_json(struct rd_dump *d, const struct row *rows, size_t n, bool
 		json_u64(&j, "duration_ns", rows[i].dur_ns);
 		json_u64(&j, "thread", t->tid);
 		json_u64(&j, "dropped_spans", t->dropped);
+		model_json_cpu(&j, t);
 		json_end(&j);
 		if (have)
 			rd_tree_free(&tree);
@@ -202,15 +204,16 @@ int cmd_list(int argc, char **argv)
 			nw = a > nw ? (a > 40 ? 40 : a) : nw;
 			iw = b > iw ? (b > 24 ? 24 : b) : iw;
 		}
-		printf("%s%6s  %-*s  %-*s  %10s  %-23s  %8s  %7s%s\n", fmt_c(C_BOLD), "#", nw, "name", iw, "id", "total ms",
-		       "start", "thread", "spans", fmt_c(C_RESET));
-		printf("------  %.*s  %.*s  ----------  -----------------------  --------  -------\n", nw,
+		printf("%s%6s  %-*s  %-*s  %10s  %10s  %-23s  %8s  %7s%s\n", fmt_c(C_BOLD), "#", nw, "name", iw, "id",
+		       "total ms", "cpu ms", "start", "thread", "spans", fmt_c(C_RESET));
+		printf("------  %.*s  %.*s  ----------  ----------  -----------------------  --------  -------\n", nw,
 		       "----------------------------------------", iw, "------------------------");
 		for (size_t i = 0; i < n; i++) {
 			const struct rd_dump_trace *t = &d.traces[rows[i].index];
-			char ms[32], wall[64];
-			printf("%6llu  %-*.*s  %-*.*s  %10s  %-23s  %8llu  %7u%s\n", (unsigned long long)t->seq, nw, nw,
-			       rows[i].name, iw, iw, t->id, fmt_ms(ms, sizeof ms, rows[i].dur_ns),
+			char ms[32], cpu[32], wall[64];
+			printf("%6llu  %-*.*s  %-*.*s  %10s  %10s  %-23s  %8llu  %7u%s\n", (unsigned long long)t->seq, nw,
+			       nw, rows[i].name, iw, iw, t->id, fmt_ms(ms, sizeof ms, rows[i].dur_ns),
+			       t->cpu_measured ? fmt_ms(cpu, sizeof cpu, t->cpu_ns) : "-",
 			       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(&d, t->t0)), (unsigned long long)t->tid,
 			       t->nrec, t->dropped ? "  (truncated)" : "");
 		}
