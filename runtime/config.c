@@ -353,7 +353,7 @@ static const char *const known[] = {
 	"SPANPROF_ENABLED", "SPANPROF_OUTPUT", "SPANPROF_MAX_TRACES", "SPANPROF_BUFFER_MB",
 	"SPANPROF_TRACE_CALLS", "SPANPROF_TRACE_ALL", "SPANPROF_EXCLUDE", "SPANPROF_CUMULATIVE",
 	"SPANPROF_TRACE", "SPANPROF_ARGS", "SPANPROF_DEBUG", "SPANPROF_SIGNAL",
-	"SPANPROF_CPU",
+	"SPANPROF_CPU", "SPANPROF_SPAN_CPU",
 };
 
 extern char **environ;
@@ -424,6 +424,7 @@ void sp__config_load(void)
 				  SP_DEFAULT_BUFFER_MB);
 	output_path();
 	c->cpu = parse_bool("SPANPROF_CPU", env("SPANPROF_CPU"), true);
+	c->span_cpu = parse_bool("SPANPROF_SPAN_CPU", env("SPANPROF_SPAN_CPU"), false);
 	parse_globs("SPANPROF_TRACE_CALLS", env("SPANPROF_TRACE_CALLS"), &c->trace_calls, false);
 	parse_globs("SPANPROF_TRACE_ALL", env("SPANPROF_TRACE_ALL"), &c->trace_all, false);
 	parse_globs("SPANPROF_EXCLUDE", env("SPANPROF_EXCLUDE"), &c->exclude, false);

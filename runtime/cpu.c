@@ -16,11 +16,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-void sp__cpu_read(struct sp__cpu_use *u)
+static void read_now(struct sp__cpu_use *u)
 {
 	*u = (struct sp__cpu_use){ 0 };
-	if (!sp__cfg.cpu)
-		return;
 	int e = errno;
 	struct rusage ru;
 	struct timespec ts;
@@ -33,17 +31,62 @@ void sp__cpu_read(struct sp__cpu_use *u)
 	errno = e;
 }
 
+void sp__cpu_read(struct sp__cpu_use *u)
+{
+	if (sp__cfg.cpu)
+		read_now(u);
+	else
+		*u = (struct sp__cpu_use){ 0 };
+}
+
 void sp__cpu_since(const struct sp__cpu_use *u0, struct sp__cpu_use *d)
 {
 	struct sp__cpu_use now;
 	*d = (struct sp__cpu_use){ 0 };
 	if (!(u0->flags & SP_TRACE_CPU_MEASURED))
 		return;
-	sp__cpu_read(&now);
+	read_now(&now);
 	if (!(now.flags & SP_TRACE_CPU_MEASURED) || now.cpu_ns < u0->cpu_ns)
 		return;
 	d->cpu_ns = now.cpu_ns - u0->cpu_ns;
 	d->nvcsw = now.nvcsw - u0->nvcsw; /* u32 wrap: still the difference */
 	d->nivcsw = now.nivcsw - u0->nivcsw;
 	d->flags = SP_TRACE_CPU_MEASURED;
+}
+
+/* Per manual span: one reading when it opens and one when it closes, off
+ * by default (a span is far cheaper than two system calls). Entries of
+ * frames closed without their end (an outer end, a longjmp) are found
+ * stale by depth and dropped. */
+void sp__span_cpu_open(struct sp__thread *t, const struct sp__frame *f)
+{
+	uint32_t depth = t->depth;
+	while (t->nspan_cpu && t->span_cpu[t->nspan_cpu - 1].depth >= depth)
+		t->nspan_cpu--;
+	if (t->nspan_cpu == SP_SPAN_CPU_MAX)
+		return;
+	struct sp__span_cpu *s = &t->span_cpu[t->nspan_cpu++];
+	s->depth = depth;
+	s->serial = f->serial;
+	read_now(&s->u);
+}
+
+void sp__span_cpu_close(struct sp__thread *t, uint32_t depth)
+{
+	while (t->nspan_cpu && t->span_cpu[t->nspan_cpu - 1].depth > depth)
+		t->nspan_cpu--;
+	if (!t->nspan_cpu)
+		return;
+	struct sp__span_cpu *s = &t->span_cpu[t->nspan_cpu - 1];
+	const struct sp__frame *f = &t->frames[depth - 1];
+	if (s->depth != depth || s->serial != f->serial)
+		return;
+	t->nspan_cpu--;
+	struct sp__cpu_use d;
+	sp__cpu_since(&s->u, &d);
+	if (f->kind != SP_FRAME_SPAN || !(d.flags & SP_TRACE_CPU_MEASURED))
+		return;
+	sp__add_data(t, f->ord, false, SP_VALUE_U64, "cpu_ns", d.cpu_ns, NULL);
+	sp__add_data(t, f->ord, false, SP_VALUE_U64, "voluntary_switches", d.nvcsw, NULL);
+	sp__add_data(t, f->ord, false, SP_VALUE_U64, "involuntary_switches", d.nivcsw, NULL);
 }

@@ -80,6 +80,8 @@ static uint64_t probe_begin(struct sp_srcloc *loc, bool cumul, uintptr_t pc, uin
 	if (SP_UNLIKELY(!site))
 		site = sp__site_for_probe(loc);
 	struct sp__frame *f = open_manual(t, site, 0, cumul, pc, sp);
+	if (SP_UNLIKELY(sp__cfg.span_cpu) && f && !cumul && f->kind == SP_FRAME_SPAN)
+		sp__span_cpu_open(t, f);
 	t->busy = 0;
 	return handle_of(t, f);
 }
@@ -132,6 +134,8 @@ SP_API void sp__scope_end(uint64_t frame)
 		return; /* already closed (by a longjmp seen since, or an outer end) */
 	t->busy = 1;
 	sp__pop_to(t, depth, now, true);
+	if (SP_UNLIKELY(sp__cfg.span_cpu))
+		sp__span_cpu_close(t, depth);
 	sp__pop(t, now, false);
 	t->busy = 0;
 }

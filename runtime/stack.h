@@ -28,6 +28,7 @@
 #define SP_FRAMES_INITIAL 256u
 #define SP_MAX_DEPTH (1u << 20)      /* deeper enters are counted, not kept */
 #define SP_NONE UINT32_MAX
+#define SP_SPAN_CPU_MAX 32u          /* nested manual spans measured (SPANPROF_SPAN_CPU) */
 
 /* Frame kinds */
 #define SP_FRAME_SPAN 1  /* owns a span record */
@@ -111,6 +112,14 @@ struct sp__thread {
 	uint64_t tid;
 	uintptr_t stack_lo, stack_hi; /* 0, 0 when unknown */
 	bool dead;
+	/* SPANPROF_SPAN_CPU: the CPU readings of open manual spans, innermost
+	 * last, by (depth, serial) of their frames (cpu.c); deeper ones are
+	 * not measured. Apart from the frames, which the hooks keep small. */
+	uint32_t nspan_cpu;
+	struct sp__span_cpu {
+		uint32_t depth, serial;
+		struct sp__cpu_use u;
+	} span_cpu[SP_SPAN_CPU_MAX];
 };
 
 extern SP_HIDDEN __thread struct sp__thread *sp__tls __attribute__((tls_model("initial-exec")));
@@ -166,6 +175,11 @@ SP_HIDDEN void sp__close_all(struct sp__thread *t, uint32_t trace_flags); /* exi
 SP_HIDDEN void sp__cpu_read(struct sp__cpu_use *u);
 /* The use between two readings, into *d; not measured unless both were. */
 SP_HIDDEN void sp__cpu_since(const struct sp__cpu_use *u0, struct sp__cpu_use *d);
+/* SPANPROF_SPAN_CPU: a manual span (frame f, at depth t->depth) opened /
+ * is about to close (at `depth`): its CPU use goes into its data as
+ * cpu_ns, voluntary_switches, involuntary_switches. */
+SP_HIDDEN void sp__span_cpu_open(struct sp__thread *t, const struct sp__frame *f);
+SP_HIDDEN void sp__span_cpu_close(struct sp__thread *t, uint32_t depth);
 
 /* args_eval.c: add the arguments of the function of hook frame `f` (site
  * `site`) to its span's data. */

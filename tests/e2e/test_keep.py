@@ -112,6 +112,24 @@ def a_sleeping_trace_shows_its_time_off_the_cpu():
     eq((t["cpu_ns"], t["voluntary_switches"], t["involuntary_switches"]), (None, None, None), "off")
     text = run([SPANPROF, "show", "-f", g, "1", "--color", "never"]).stdout
     assert " off-cpu " not in text, text
+    for c in sp_json("show", "-f", g, "1")["root"]["children"]:
+        eq(c["data"], {}, f"{c['name']}: no CPU data unless SPANPROF_SPAN_CPU=1")
+
+
+@case
+def manual_spans_opt_in_to_cpu_time():
+    f, _ = record("sleep", "span_cpu.out", {"SPANPROF_ENABLED": "1", "SPANPROF_SPAN_CPU": "1"})
+    t = sp_json("show", "-f", f, "1")
+    kids = {c["name"]: c for c in t["root"]["children"]}
+    eq(sorted(kids), ["sleep", "work"], "spans")
+    keys = ["cpu_ns", "voluntary_switches", "involuntary_switches"]
+    for c in kids.values():
+        eq(sorted(c["data"]), sorted(keys), f"{c['name']}'s data")
+    s = kids["sleep"]
+    assert s["duration_ns"] >= 20_000_000 and s["data"]["cpu_ns"] < 2_000_000, s
+    assert s["data"]["voluntary_switches"] >= 1, s
+    eq(t["root"]["data"], {}, "the trace itself: in the trace fields, not its data")
+    assert t["cpu_ns"] >= s["data"]["cpu_ns"] + kids["work"]["data"]["cpu_ns"] - 1000, t
 
 
 def strip_cpu_tails(src, dst):

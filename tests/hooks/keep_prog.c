@@ -2,7 +2,8 @@
  *   keep_prog recurse   outer() three times, each calling deep(7), which
  *                       recurses 7 levels: with SPANPROF_TRACE_CALLS=outer
  *                       `top`'s total of deep must be its outermost calls'
- *   keep_prog sleep     a trace "nap" that sleeps 20 ms: off the CPU
+ *   keep_prog sleep     a trace "nap" that sleeps 20 ms: off the CPU (a
+ *                       span "work" on it, a scope "sleep" asleep)
  *   keep_prog ids       traces with 300-byte ids differing only at the end
  * Built with -finstrument-functions at -O2 (noinline keeps the calls). */
 #include <spanprof.h>
@@ -36,6 +37,11 @@ NOINLINE void outer(void)
 static void nap(void)
 {
 	SP_TRACE("nap", "20ms") {
+		SP_SPAN("work") {
+			for (int i = 0; i < 100000; i++)
+				sink += i;
+		}
+		SP_SCOPE("sleep");
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		while (nanosleep(&ts, &ts))
 			;
