@@ -18,6 +18,7 @@ struct sp__config sp__cfg = {
 	.output = SP_DEFAULT_OUTPUT,
 	.max_traces = PROFILER_MAX_TRACES,
 	.buffer_mb = SP_DEFAULT_BUFFER_MB,
+	.cpu = true,
 };
 
 /* How many bytes byte `c` takes in a message: control characters are

@@ -16,13 +16,20 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static void read_now(struct sp__cpu_use *u)
+/* `begin`: the clock last, so that the other call is not in the window;
+ * at the end, the clock first. */
+static void read_now(struct sp__cpu_use *u, bool begin)
 {
 	*u = (struct sp__cpu_use){ 0 };
 	int e = errno;
 	struct rusage ru;
 	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0 && getrusage(RUSAGE_THREAD, &ru) == 0) {
+	bool ok;
+	if (begin)
+		ok = getrusage(RUSAGE_THREAD, &ru) == 0 && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0;
+	else
+		ok = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0 && getrusage(RUSAGE_THREAD, &ru) == 0;
+	if (ok) {
 		u->cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		u->nvcsw = (uint32_t)ru.ru_nvcsw;
 		u->nivcsw = (uint32_t)ru.ru_nivcsw;
@@ -34,7 +41,7 @@ static void read_now(struct sp__cpu_use *u)
 void sp__cpu_read(struct sp__cpu_use *u)
 {
 	if (sp__cfg.cpu)
-		read_now(u);
+		read_now(u, true);
 	else
 		*u = (struct sp__cpu_use){ 0 };
 }
@@ -45,7 +52,7 @@ void sp__cpu_since(const struct sp__cpu_use *u0, struct sp__cpu_use *d)
 	*d = (struct sp__cpu_use){ 0 };
 	if (!(u0->flags & SP_TRACE_CPU_MEASURED))
 		return;
-	read_now(&now);
+	read_now(&now, false);
 	if (!(now.flags & SP_TRACE_CPU_MEASURED) || now.cpu_ns < u0->cpu_ns)
 		return;
 	d->cpu_ns = now.cpu_ns - u0->cpu_ns;
@@ -68,7 +75,7 @@ void sp__span_cpu_open(struct sp__thread *t, const struct sp__frame *f)
 	struct sp__span_cpu *s = &t->span_cpu[t->nspan_cpu++];
 	s->depth = depth;
 	s->serial = f->serial;
-	read_now(&s->u);
+	read_now(&s->u, true);
 }
 
 void sp__span_cpu_close(struct sp__thread *t, uint32_t depth)

@@ -161,6 +161,11 @@ SP_HIDDEN bool sp__globs_match_name(const struct sp__globs *g, const char *name)
 /* The same, giving the index of the first pattern that matches, or -1. */
 SP_HIDDEN int sp__globs_find_name(const struct sp__globs *g, const char *name);
 SP_HIDDEN bool sp__globs_match_file(const struct sp__globs *g, const char *path);
+/* patterns.c: the names of a function deciding its first call (symbol,
+ * demangled, demangled without parameters; NULL when none) mark the
+ * patterns they match; at exit, one line per pattern that matched none. */
+SP_HIDDEN void sp__patterns_note(const char *const names[3]);
+SP_HIDDEN void sp__patterns_report(void);
 SP_HIDDEN void sp__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 SP_HIDDEN void sp__warn_once(atomic_int *flag, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

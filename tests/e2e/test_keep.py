@@ -132,6 +132,60 @@ def manual_spans_opt_in_to_cpu_time():
     assert t["cpu_ns"] >= s["data"]["cpu_ns"] + kids["work"]["data"]["cpu_ns"] - 1000, t
 
 
+@case
+def each_pattern_that_matched_nothing_is_named_once():
+    env = {
+        "SPANPROF_OUTPUT": "",
+        "SPANPROF_TRACE_CALLS": "outer,never_called",
+        "SPANPROF_TRACE_ALL": "inlined_away",
+        "SPANPROF_TRACE": "nosuch_trace@id",
+        "SPANPROF_ARGS": "dee?",
+        "SPANPROF_CUMULATIVE": "deep,no_such_cumul*",
+        "SPANPROF_EXCLUDE": "nosuch_excl",
+    }
+    p = run([PROG, "patterns"], env=env)
+    lines = p.stderr.splitlines()
+    eq(sorted(lines), sorted([
+        "spanprof: SPANPROF_TRACE_CALLS: 'never_called' matched no function that ran; 'never_called' is in "
+        "hooks_keep_prog but never ran (or is not built with -finstrument-functions)",
+        "spanprof: SPANPROF_TRACE_ALL: 'inlined_away' matched no function that ran, and no function of the "
+        "program has that name: inlined everywhere (noinline keeps it), or misspelled?",
+        "spanprof: SPANPROF_TRACE: 'nosuch_trace' matched no function that ran, and no function of the "
+        "program has that name: inlined everywhere (noinline keeps it), or misspelled?",
+        "spanprof: SPANPROF_CUMULATIVE: 'no_such_cumul*' matched no function that ran, and no function of the "
+        "program has that name: inlined everywhere (noinline keeps it), or misspelled?",
+        "spanprof: SPANPROF_EXCLUDE: 'nosuch_excl' matched no function that ran, and no function of the "
+        "program has that name: inlined everywhere (noinline keeps it), or misspelled?",
+    ]), "one line per unmatched pattern")
+    # every pattern matched: not a word
+    env = {
+        "SPANPROF_OUTPUT": "",
+        "SPANPROF_TRACE_CALLS": "outer",
+        "SPANPROF_TRACE_ALL": "deep",
+        "SPANPROF_TRACE": "outer",
+        "SPANPROF_ARGS": "dee?",
+        "SPANPROF_CUMULATIVE": "d*",
+        "SPANPROF_EXCLUDE": "*eep",
+    }
+    p = run([PROG, "patterns"], env=env)
+    eq(p.stderr, "", "every pattern matched")
+
+
+@case
+def a_cxx_pattern_without_its_qualifier_gets_a_hint():
+    cxx = os.environ.get("SP_TEST_KEEP_CXX")
+    cxx = cxx and os.path.abspath(cxx)
+    if not cxx:
+        return  # no C++ compiler: nothing to check
+    p = run([cxx], env={"SPANPROF_OUTPUT": "", "SPANPROF_TRACE_ALL": "Grid::*,ns::Grid::move"})
+    eq(p.stdout, "3\n", "the program's output")
+    lines = p.stderr.splitlines()
+    eq(len(lines), 1, lines)
+    head = "spanprof: SPANPROF_TRACE_ALL: 'Grid::*' matched no function that ran; C++ names are qualified: "
+    assert lines[0].startswith(head) and lines[0].endswith(" (try '*::Grid::*')"), lines
+    assert lines[0][len(head):].split("'")[1] in ("ns::Grid::move", "ns::Grid::at"), lines
+
+
 def strip_cpu_tails(src, dst):
     """A dump as a writer before the CPU fields made it: each TRACE section
     without its last 24 bytes, lengths and checksum fixed."""

@@ -5,6 +5,8 @@
  *   keep_prog sleep     a trace "nap" that sleeps 20 ms: off the CPU (a
  *                       span "work" on it, a scope "sleep" asleep)
  *   keep_prog ids       traces with 300-byte ids differing only at the end
+ *   keep_prog patterns  outer() once; never_called() is in the binary but
+ *                       never runs, inlined_away() is inlined everywhere
  * Built with -finstrument-functions at -O2 (noinline keeps the calls). */
 #include <spanprof.h>
 #include <stdio.h>
@@ -34,6 +36,27 @@ NOINLINE void outer(void)
 	sink += deep(3); /* a second outermost call in the same trace */
 }
 
+/* In the symbol table (extern, noinline), called only when argc > 99. */
+NOINLINE void never_called(void)
+{
+	sink++;
+}
+
+/* Inlined everywhere: no symbol, no call of its own (no hooks either:
+ * with them, gcc keeps an out-of-line copy for their address). */
+static inline __attribute__((always_inline, no_instrument_function)) void inlined_away(void)
+{
+	sink += 2;
+}
+
+/* `req` is unused: at -O2 it has no location anywhere, so
+ * SPANPROF_TRACE=by_unused@req cannot read it. */
+NOINLINE void by_unused(int req)
+{
+	(void)req;
+	sink++;
+}
+
 static void nap(void)
 {
 	SP_TRACE("nap", "20ms") {
@@ -48,6 +71,12 @@ static void nap(void)
 	}
 }
 
+/* SPANPROF_TRACE=take_str@s: each call a trace whose id is s. */
+NOINLINE void take_str(const char *s)
+{
+	sink += s[0];
+}
+
 static void ids(void)
 {
 	char id[301];
@@ -56,8 +85,9 @@ static void ids(void)
 		id[299] = (char)('0' + k); /* differ only in the last byte */
 		id[300] = '\0';
 		SP_TRACE("long_id", id) {
-			sink++;
+			sp_trace_set_str("text", id);
 		}
+		take_str(id);
 	}
 }
 
@@ -69,6 +99,13 @@ int main(int argc, char **argv)
 			outer();
 	} else if (!strcmp(mode, "sleep")) {
 		nap();
+	} else if (!strcmp(mode, "patterns")) {
+		outer();
+		inlined_away();
+		by_unused(7);
+		by_unused(8);
+		if (argc > 99)
+			never_called();
 	} else if (!strcmp(mode, "ids")) {
 		ids();
 	} else {
