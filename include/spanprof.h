@@ -90,7 +90,8 @@ typedef struct sp__scope {
  */
 
 /* SP_TRACE(name, id) { ... }: the block is one trace named `name` with the
- * string `id` (both copied, cut at SP_MAX_NAME_LEN bytes; id may be NULL).
+ * string `id` (both copied; the name cut at SP_MAX_NAME_LEN bytes, the id at
+ * SPANPROF_STR_MAX, default SP_MAX_STR_LEN; id may be NULL).
  * Begun inside an open span, it is a child span of it instead (a command
  * that calls another command), with `id` as its data "id". */
 #define SP_TRACE(name, id) SP__TRACE_I(name, id, SP__CAT(sp__t_, __COUNTER__))

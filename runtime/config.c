@@ -19,6 +19,7 @@ struct sp__config sp__cfg = {
 	.max_traces = PROFILER_MAX_TRACES,
 	.buffer_mb = SP_DEFAULT_BUFFER_MB,
 	.cpu = true,
+	.str_max = SP_MAX_STR_LEN,
 };
 
 /* How many bytes byte `c` takes in a message: control characters are
@@ -354,7 +355,7 @@ static const char *const known[] = {
 	"SPANPROF_ENABLED", "SPANPROF_OUTPUT", "SPANPROF_MAX_TRACES", "SPANPROF_BUFFER_MB",
 	"SPANPROF_TRACE_CALLS", "SPANPROF_TRACE_ALL", "SPANPROF_EXCLUDE", "SPANPROF_CUMULATIVE",
 	"SPANPROF_TRACE", "SPANPROF_ARGS", "SPANPROF_DEBUG", "SPANPROF_SIGNAL",
-	"SPANPROF_CPU", "SPANPROF_SPAN_CPU",
+	"SPANPROF_CPU", "SPANPROF_SPAN_CPU", "SPANPROF_STR_MAX",
 };
 
 extern char **environ;
@@ -425,6 +426,7 @@ void sp__config_load(void)
 				  SP_DEFAULT_BUFFER_MB);
 	output_path();
 	c->cpu = parse_bool("SPANPROF_CPU", env("SPANPROF_CPU"), true);
+	c->str_max = parse_uint("SPANPROF_STR_MAX", env("SPANPROF_STR_MAX"), 16, SP_STR_MAX_LIMIT, SP_MAX_STR_LEN);
 	c->span_cpu = parse_bool("SPANPROF_SPAN_CPU", env("SPANPROF_SPAN_CPU"), false);
 	parse_globs("SPANPROF_TRACE_CALLS", env("SPANPROF_TRACE_CALLS"), &c->trace_calls, false);
 	parse_globs("SPANPROF_TRACE_ALL", env("SPANPROF_TRACE_ALL"), &c->trace_all, false);

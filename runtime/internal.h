@@ -152,6 +152,7 @@ struct sp__config {
 	int control_signal; /* SPANPROF_SIGNAL, once its handler is installed */
 	bool cpu;      /* SPANPROF_CPU: CPU time and switches per trace */
 	bool span_cpu; /* SPANPROF_SPAN_CPU: the same per SP_SPAN / SP_SCOPE */
+	uint32_t str_max; /* SPANPROF_STR_MAX: ids, string data and arguments kept */
 };
 extern SP_HIDDEN struct sp__config sp__cfg;
 SP_HIDDEN void sp__config_load(void);

@@ -30,7 +30,7 @@ struct sp_context {
 	uint64_t dropped, iterations, trace_tid;
 	uint32_t trace_flags;
 	uint16_t idlen;
-	char id[SP_MAX_NAME_LEN + 1];
+	char id[SP_STR_MAX_LIMIT + 1];
 };
 
 static struct sp__thread *thread(void)
@@ -107,7 +107,7 @@ static struct sp__frame *trace_begin(struct sp__thread *t, const char *name, con
 	if (!f)
 		return NULL;
 	if (!nested)
-		sp__set_trace_id(t, id, id ? strnlen(id, SP_MAX_NAME_LEN) : 0);
+		sp__set_trace_id(t, id, id ? strnlen(id, sp__cfg.str_max) : 0);
 	else if (id && *id && f->kind == SP_FRAME_SPAN)
 		sp__add_data(t, f->ord, false, SP_VALUE_STR, "id", 0, id);
 	return f;

@@ -42,7 +42,7 @@ SP_API sp_snapshot *sp_snapshot_take(void)
 		goto fail;
 	snap->traces = calloc(n ? n : 1, sizeof *snap->traces);
 	snap->dec = calloc(n ? n : 1, sizeof *snap->dec);
-	snap->ids = malloc(n * (SP_MAX_NAME_LEN + 1) + 1);
+	snap->ids = malloc(n * (SP_STR_MAX_LIMIT + 1) + 1);
 	if (!snap->traces || !snap->dec || !snap->ids)
 		goto fail;
 	double tpn = sp__ticks_per_ns();

@@ -356,7 +356,7 @@ void sp__add_data(struct sp__thread *t, uint32_t ord, bool trace_level, sp_value
 	if (type == SP_VALUE_STR) {
 		if (!str)
 			str = "(null)";
-		slen = cut_len(str, SP_MAX_STR_LEN, &cut);
+		slen = cut_len(str, sp__cfg.str_max, &cut);
 	}
 	size_t size = sizeof(struct sp__data_rec) + ((klen + slen + 7u) & ~(size_t)7u);
 	uint32_t slot = reserve(t, size);

@@ -23,7 +23,7 @@
 
 #include <string.h> /* after internal.h: it defines _GNU_SOURCE */
 
-#define SP_TRACE_HDR 256u            /* header area at the start of a block */
+#define SP_TRACE_HDR 640u            /* header area at the start of a block: ids up to SP_STR_MAX_LIMIT */
 #define SP_BUF_INITIAL (64u << 10)   /* first trace buffer of a thread */
 #define SP_FRAMES_INITIAL 256u
 #define SP_MAX_DEPTH (1u << 20)      /* deeper enters are counted, not kept */
@@ -77,7 +77,7 @@ struct sp__trace {
 	uint64_t dropped, iterations;
 	uint32_t nrec;
 	uint16_t idlen;
-	char id[SP_MAX_NAME_LEN + 1];
+	char id[SP_STR_MAX_LIMIT + 1];
 	size_t len;          /* bytes of records after the header area */
 	/* Off-CPU time (issue 11): the thread's CPU time and context switches
 	 * between the trace's begin and end; cpu_flags SP_TRACE_CPU_MEASURED
@@ -106,7 +106,7 @@ struct sp__thread {
 	uint64_t trace_tid;
 	uint32_t trace_flags;
 	uint16_t idlen;
-	char id[SP_MAX_NAME_LEN + 1];
+	char id[SP_STR_MAX_LIMIT + 1];
 	struct sp__cpu_use cpu0; /* at the trace's begin */
 	/* the thread */
 	uint64_t tid;
@@ -130,12 +130,12 @@ SP_INLINE void *sp__rec(struct sp__thread *t, uint32_t slot)
 }
 
 /* The id of the trace being built (sp_trace_begin's, a call number, an
- * argument's value): cut at SP_MAX_NAME_LEN bytes. The one place that
+ * argument's value): cut at SPANPROF_STR_MAX bytes. The one place that
  * writes it. */
 SP_INLINE void sp__set_trace_id(struct sp__thread *t, const char *id, size_t len)
 {
-	if (len > SP_MAX_NAME_LEN)
-		len = SP_MAX_NAME_LEN;
+	if (len > sp__cfg.str_max)
+		len = sp__cfg.str_max;
 	if (len)
 		memcpy(t->id, id, len);
 	t->id[len] = '\0';

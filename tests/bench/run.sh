@@ -150,5 +150,5 @@ if 'uftrace_b1m' in cpu:
 checks.append(("bytes of store per span", float(bytes_per_span), "<= 24", lambda r: r <= 24))
 for name, val, target, ok in checks:
     print(f"{name:<36} {val:8.2f}   target {target:<7} {'ok' if ok(val) else 'MISSED'}")
-print(f"\n({spans} spans in {traces} traces for the bytes figure: record streams only; each stored trace also has a 256-byte header)")
+print(f"\n({spans} spans in {traces} traces for the bytes figure: record streams only; each stored trace also has a 640-byte header)")
 PY

@@ -186,6 +186,37 @@ def a_cxx_pattern_without_its_qualifier_gets_a_hint():
     assert lines[0][len(head):].split("'")[1] in ("ns::Grid::move", "ns::Grid::at"), lines
 
 
+@case
+def long_ids_and_strings_are_kept_up_to_str_max():
+    # Three 300-byte ids differing only in their last byte, as a trace id
+    # given to SP_TRACE, as trace data, and read from a char * argument
+    # (SPANPROF_TRACE=take_str@s).
+    want = ["a" * 299 + str(k) for k in range(3)]
+    base = {"SPANPROF_ENABLED": "1", "SPANPROF_TRACE": "take_str@s"}
+    f, _ = record("ids", "ids.out", {**base, "SPANPROF_STR_MAX": "512"})
+    traces = sp_json("list", "-f", f)
+    eq([(t["name"], t["id"]) for t in traces],
+       [(n, w) for w in want for n in ("long_id", "take_str")], "whole ids")
+    eq([t["data"]["text"] for t in traces if t["name"] == "long_id"], want, "whole string data")
+    for t in traces:
+        if t["name"] == "take_str":
+            eq(sp_json("show", "-f", f, str(t["seq"]))["root"]["data"]["s"], t["id"], "whole string argument")
+    # list: whole ids with --wide; else the id column fills the terminal
+    wide = run([SPANPROF, "list", "-f", f, "--wide", "--color", "never"]).stdout.splitlines()
+    for w in want:
+        eq(sum(w in l for l in wide), 2, "--wide shows each id whole")
+    e = dict(os.environ, COLUMNS="200")
+    p = subprocess.run([SPANPROF, "list", "-f", f, "--color", "never"], env=e, capture_output=True, text=True)
+    lines = p.stdout.splitlines()
+    assert all(len(l) == 200 for l in lines[:2 + len(traces)]), [len(l) for l in lines]
+    assert "a" * 80 + "..." in lines[2], lines[2]
+    # the default, SP_MAX_STR_LEN = 256 bytes
+    g, _ = record("ids", "ids256.out", base)
+    traces = sp_json("list", "-f", g)
+    eq({t["id"] for t in traces}, {"a" * 256}, "cut at 256 bytes")
+    eq({t["data"]["text"] for t in traces if t["name"] == "long_id"}, {"a" * 256}, "string data cut at 256")
+
+
 def strip_cpu_tails(src, dst):
     """A dump as a writer before the CPU fields made it: each TRACE section
     without its last 24 bytes, lengths and checksum fixed."""
