@@ -15,7 +15,7 @@
 
 #define NOINLINE __attribute__((noinline))
 
-volatile int sink;
+volatile unsigned sink; /* unsigned: it wraps, which UBSan allows */
 
 NOINLINE int deep(int n)
 {
