@@ -274,6 +274,13 @@ typedef struct sp_trace_info {
 	uint64_t nspans;       /* nodes in the tree, the root included */
 	uint64_t iterations;   /* cumulative iterations folded into its nodes */
 	const sp_node *root;
+	/* The thread's CPU time and context switches between the trace's
+	 * begin and end; cpu_measured false with SPANPROF_CPU=0, or when the
+	 * trace moved to another thread (sp_context_restore) or was closed by
+	 * another thread at exit. */
+	bool cpu_measured;
+	uint64_t cpu_ns;
+	uint32_t voluntary_switches, involuntary_switches;
 } sp_trace_info;
 
 typedef struct sp_snapshot sp_snapshot;

@@ -31,6 +31,7 @@ struct sp_context {
 	uint32_t trace_flags;
 	uint16_t idlen;
 	char id[SP_STR_MAX_LIMIT + 1];
+	struct sp__cpu_use cpu0; /* the trace's begin reading, on thread `tid` */
 };
 
 static struct sp__thread *thread(void)
@@ -305,6 +306,8 @@ SP_API sp_context *sp_context_save(void)
 	c->trace_flags = t->trace_flags;
 	c->idlen = t->idlen;
 	memcpy(c->id, t->id, t->idlen);
+	c->cpu0 = t->cpu0;
+	t->nspan_cpu = 0; /* the open spans' readings stay behind: not measured */
 	/* The thread starts afresh; its next span allocates new buffers. */
 	t->frames = NULL;
 	t->cap = t->depth = t->scope = t->cumul = t->nrec = 0;
@@ -355,6 +358,11 @@ SP_API int sp_context_restore(sp_context *c)
 	t->trace_flags = c->trace_flags;
 	t->idlen = c->idlen;
 	memcpy(t->id, c->id, c->idlen);
+	/* Another thread's CPU reading means nothing against this one's. */
+	t->cpu0 = c->cpu0;
+	if (c->tid != t->tid)
+		t->cpu0.flags = 0;
+	t->nspan_cpu = 0;
 	if (c->tid != t->tid) /* another thread's stack: its addresses mean nothing here */
 		for (uint32_t i = 0; i < t->depth; i++)
 			t->frames[i].sp = SP_SP_UNKNOWN;

@@ -77,6 +77,10 @@ SP_API sp_snapshot *sp_snapshot_take(void)
 		ti->nspans = d->nnodes;
 		ti->iterations = d->iterations;
 		ti->root = &d->nodes[0];
+		ti->cpu_measured = tr->cpu.flags & SP_TRACE_CPU_MEASURED;
+		ti->cpu_ns = tr->cpu.cpu_ns;
+		ti->voluntary_switches = tr->cpu.nvcsw;
+		ti->involuntary_switches = tr->cpu.nivcsw;
 	}
 	sp__store_release(v, n);
 	return snap;
