@@ -42,6 +42,9 @@ enum sp__site_kind {
 
 /* TRACE: a trace's flags. */
 #define SP_TRACE_CLOSED 1u /* closed by spanprof (open at exit or thread end) */
+/* TRACE, after the record stream (absent in older dumps): CPU use. */
+#define SP_TRACE_CPU_SIZE 24u
+#define SP_TRACE_CPU_MEASURED 1u /* its cpu flags: the fields were read */
 
 /* Record stream: the kind in a head's two top bits. */
 #define SP_REC_KIND(head) ((head) >> 30)

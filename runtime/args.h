@@ -7,7 +7,7 @@
 
 #define MAX_PARAMS 16
 #define MAX_OPS 8
-#define STR_MAX 64
+#define STR_MAX SP_STR_MAX_LIMIT /* the buffer; SPANPROF_STR_MAX bytes are read */
 
 enum arg_class { A_SINT = 1, A_UINT, A_BOOL, A_FLOAT, A_PTR, A_STR, A_OTHER };
 

@@ -12,7 +12,7 @@
  *      call, only callee-saved registers and memory can hold a live
  *      argument, and libunwind recovers exactly those) and its CFA.
  * Values become the span's data: integers, bools, doubles, pointers (as
- * "0x..."), char * strings (first 64 bytes), "<optimized out>" where DWARF
+ * "0x..."), char * strings (first SPANPROF_STR_MAX bytes), "<optimized out>" where DWARF
  * says the value is gone (entry_value, no location), "<?>" for what this
  * evaluator does not handle (pieces, vector registers). Memory is read with
  * process_vm_readv, so a bad pointer is reported, never dereferenced.
@@ -158,17 +158,17 @@ struct arg_value {
 	const char *str; /* STR */
 };
 
-/* Read a char * string: what can be read, up to STR_MAX bytes, page by
+/* Read a char * string: what can be read, up to SPANPROF_STR_MAX bytes, page by
  * page; a cut string ends in "...". */
 static const char *read_string(uint64_t addr, char *buf)
 {
 	if (!addr)
 		return "(null)";
-	size_t got = 0;
-	while (got < STR_MAX) {
+	size_t got = 0, max = sp__cfg.str_max < STR_MAX ? sp__cfg.str_max : STR_MAX;
+	while (got < max) {
 		size_t chunk = 4096 - ((addr + got) & 4095);
-		if (chunk > STR_MAX - got)
-			chunk = STR_MAX - got;
+		if (chunk > max - got)
+			chunk = max - got;
 		if (!read_mem((uintptr_t)addr + got, buf + got, chunk))
 			break;
 		got += chunk;

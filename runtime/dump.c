@@ -245,6 +245,12 @@ static void write_trace(struct writer *w, const struct sp__trace *tr)
 	w_pad8(w);
 	w_u64(w, tr->len);
 	w_bytes(w, (const uint8_t *)tr + SP_TRACE_HDR, tr->len);
+	/* After the stream, where older readers skip it (docs/FORMAT.md). */
+	w_u64(w, tr->cpu.cpu_ns);
+	w_u32(w, tr->cpu.nvcsw);
+	w_u32(w, tr->cpu.nivcsw);
+	w_u32(w, tr->cpu.flags);
+	w_u32(w, 0);
 	w_section_end(w, at);
 }
 

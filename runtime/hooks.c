@@ -62,6 +62,10 @@ SP_COLD static void capture_args(struct sp__thread *t, struct sp__frame *f, uint
 	int e = errno;
 	sp__capture_args(t, f, site);
 	errno = e;
+	/* The reading (the first call reads DWARF) is not the function's
+	 * time, nor its CPU time when it is the trace's root. */
+	if (f == &t->frames[0])
+		sp__cpu_read(&t->cpu0);
 	((struct sp__span_rec *)sp__rec(t, f->slot))->t0 = sp__now();
 }
 

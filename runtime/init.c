@@ -43,6 +43,7 @@ static void at_exit(void)
 	/* A live dump in progress ends first (no temporary file is left
 	 * behind by a thread killed at exit); none starts after this. */
 	sp__dump_quiesce();
+	sp__patterns_report();
 	struct sp__thread *t = sp__tls;
 	if (t && !t->dead && !t->busy && t->depth) {
 		t->busy = 1;

@@ -153,6 +153,9 @@ struct sp__config {
 	bool any_globs;  /* one of the lists above is set */
 	bool any_files;  /* one of them has a file: pattern */
 	int control_signal; /* SPANPROF_SIGNAL, once its handler is installed */
+	bool cpu;      /* SPANPROF_CPU: CPU time and switches per trace */
+	bool span_cpu; /* SPANPROF_SPAN_CPU: the same per SP_SPAN / SP_SCOPE */
+	uint32_t str_max; /* SPANPROF_STR_MAX: ids, string data and arguments kept */
 };
 extern SP_HIDDEN struct sp__config sp__cfg;
 SP_HIDDEN void sp__config_load(void);
@@ -162,6 +165,11 @@ SP_HIDDEN bool sp__globs_match_name(const struct sp__globs *g, const char *name)
 /* The same, giving the index of the first pattern that matches, or -1. */
 SP_HIDDEN int sp__globs_find_name(const struct sp__globs *g, const char *name);
 SP_HIDDEN bool sp__globs_match_file(const struct sp__globs *g, const char *path);
+/* patterns.c: the names of a function deciding its first call (symbol,
+ * demangled, demangled without parameters; NULL when none) mark the
+ * patterns they match; at exit, one line per pattern that matched none. */
+SP_HIDDEN void sp__patterns_note(const char *const names[3]);
+SP_HIDDEN void sp__patterns_report(void);
 SP_HIDDEN void sp__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 SP_HIDDEN void sp__warn_once(atomic_int *flag, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

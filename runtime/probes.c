@@ -30,7 +30,8 @@ struct sp_context {
 	uint64_t dropped, iterations, trace_tid;
 	uint32_t trace_flags;
 	uint16_t idlen;
-	char id[SP_MAX_NAME_LEN + 1];
+	char id[SP_STR_MAX_LIMIT + 1];
+	struct sp__cpu_use cpu0; /* the trace's begin reading, on thread `tid` */
 };
 
 static struct sp__thread *thread(void)
@@ -80,6 +81,8 @@ static uint64_t probe_begin(struct sp_srcloc *loc, bool cumul, uintptr_t pc, uin
 	if (SP_UNLIKELY(!site))
 		site = sp__site_for_probe(loc);
 	struct sp__frame *f = open_manual(t, site, 0, cumul, pc, sp);
+	if (SP_UNLIKELY(sp__cfg.span_cpu) && f && !cumul && f->kind == SP_FRAME_SPAN)
+		sp__span_cpu_open(t, f);
 	t->busy = 0;
 	return handle_of(t, f);
 }
@@ -105,7 +108,7 @@ static struct sp__frame *trace_begin(struct sp__thread *t, const char *name, con
 	if (!f)
 		return NULL;
 	if (!nested)
-		sp__set_trace_id(t, id, id ? strnlen(id, SP_MAX_NAME_LEN) : 0);
+		sp__set_trace_id(t, id, id ? strnlen(id, sp__cfg.str_max) : 0);
 	else if (id && *id && f->kind == SP_FRAME_SPAN)
 		sp__add_data(t, f->ord, false, SP_VALUE_STR, "id", 0, id);
 	return f;
@@ -132,6 +135,8 @@ SP_API void sp__scope_end(uint64_t frame)
 		return; /* already closed (by a longjmp seen since, or an outer end) */
 	t->busy = 1;
 	sp__pop_to(t, depth, now, true);
+	if (SP_UNLIKELY(sp__cfg.span_cpu))
+		sp__span_cpu_close(t, depth);
 	sp__pop(t, now, false);
 	t->busy = 0;
 }
@@ -301,6 +306,8 @@ SP_API sp_context *sp_context_save(void)
 	c->trace_flags = t->trace_flags;
 	c->idlen = t->idlen;
 	memcpy(c->id, t->id, t->idlen);
+	c->cpu0 = t->cpu0;
+	t->nspan_cpu = 0; /* the open spans' readings stay behind: not measured */
 	/* The thread starts afresh; its next span allocates new buffers. */
 	t->frames = NULL;
 	t->cap = t->depth = t->scope = t->cumul = t->nrec = 0;
@@ -351,6 +358,11 @@ SP_API int sp_context_restore(sp_context *c)
 	t->trace_flags = c->trace_flags;
 	t->idlen = c->idlen;
 	memcpy(t->id, c->id, c->idlen);
+	/* Another thread's CPU reading means nothing against this one's. */
+	t->cpu0 = c->cpu0;
+	if (c->tid != t->tid)
+		t->cpu0.flags = 0;
+	t->nspan_cpu = 0;
 	if (c->tid != t->tid) /* another thread's stack: its addresses mean nothing here */
 		for (uint32_t i = 0; i < t->depth; i++)
 			t->frames[i].sp = SP_SP_UNKNOWN;

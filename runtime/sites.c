@@ -411,6 +411,7 @@ static uint32_t decide_flags(const char *name, uint32_t files, const char **id_p
 	if ((files & SP_LIST_ARGS) || match_any(&c->args, &n))
 		f |= SP_FN_ARGS | SP_FN_SPAN;
 	bool excluded = (files & SP_LIST_EXCLUDE) || match_any(&c->exclude, &n);
+	sp__patterns_note(n.v);
 	free(n.demangled);
 	if (excluded) {
 		/* Excluding wins over trace_all, args and the trace_calls scope;

@@ -43,7 +43,7 @@ SP_API sp_snapshot *sp_snapshot_take(void)
 		goto fail;
 	snap->traces = calloc(n ? n : 1, sizeof *snap->traces);
 	snap->dec = calloc(n ? n : 1, sizeof *snap->dec);
-	snap->ids = malloc(n * (SP_MAX_NAME_LEN + 1) + 1);
+	snap->ids = malloc(n * (SP_STR_MAX_LIMIT + 1) + 1);
 	if (!snap->traces || !snap->dec || !snap->ids)
 		goto fail;
 	double tpn = sp__ticks_per_ns();
@@ -81,6 +81,10 @@ SP_API sp_snapshot *sp_snapshot_take(void)
 		ti->nspans = d->nnodes;
 		ti->iterations = d->iterations;
 		ti->root = &d->nodes[0];
+		ti->cpu_measured = tr->cpu.flags & SP_TRACE_CPU_MEASURED;
+		ti->cpu_ns = tr->cpu.cpu_ns;
+		ti->voluntary_switches = tr->cpu.nvcsw;
+		ti->involuntary_switches = tr->cpu.nivcsw;
 	}
 	sp__store_release(v, n);
 	return snap;

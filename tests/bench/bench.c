@@ -11,6 +11,9 @@
  *                   every chunk is a trace of K + 1 spans
  *   bench span N    N SP_SPANs, 1000 per SP_TRACE
  *   bench cumul N   N SP_CUMULATIVE iterations, 1000 per SP_TRACE
+ *   bench trace N   N SP_TRACEs holding one SP_SPAN each: run with
+ *                   SPANPROF_CPU=1 and =0, the difference is the cost of
+ *                   a trace's two CPU readings (issue 11: off-CPU time)
  * Prints "ns_per_op <value>" (wall clock around the loop).
  */
 #include <spanprof.h>
@@ -53,6 +56,16 @@ __attribute__((noinline, no_instrument_function)) static void manual_cumul(int b
 	}
 }
 
+__attribute__((noinline, no_instrument_function)) static void manual_traces(int base)
+{
+	for (int i = 0; i < chunk_len; i++)
+		SP_TRACE("t", NULL) {
+			SP_SPAN("s") {
+				sink = base + i;
+			}
+		}
+}
+
 __attribute__((no_instrument_function)) static double now_ns(void)
 {
 	struct timespec ts;
@@ -63,7 +76,7 @@ __attribute__((no_instrument_function)) static double now_ns(void)
 __attribute__((no_instrument_function)) int main(int argc, char **argv)
 {
 	if (argc != 3 && argc != 4) {
-		fprintf(stderr, "usage: bench calls|span|cumul N [K]\n");
+		fprintf(stderr, "usage: bench calls|span|cumul|trace N [K]\n");
 		return 2;
 	}
 	if (argc == 4)
@@ -76,6 +89,7 @@ __attribute__((no_instrument_function)) int main(int argc, char **argv)
 	void (*fn)(int) = !strcmp(argv[1], "calls") ? chunk
 			  : !strcmp(argv[1], "span") ? manual_spans
 			  : !strcmp(argv[1], "cumul") ? manual_cumul
+			  : !strcmp(argv[1], "trace") ? manual_traces
 						      : NULL;
 	if (!fn || n <= 0) {
 		fprintf(stderr, "bench: bad arguments\n");

@@ -75,6 +75,8 @@ out_of_scope_static|1000|SPANPROF_TRACE_CALLS=nothing_matches_this|$dir/bench_sp
 traced_static|1000|SPANPROF_TRACE_CALLS=chunk SPANPROF_MAX_TRACES=200|$dir/bench_spanprof_static
 sp_span|1000|SPANPROF_ENABLED=1|$dir/bench_spanprof
 sp_cumulative|1000|SPANPROF_ENABLED=1|$dir/bench_spanprof
+trace_cpu|1000|SPANPROF_ENABLED=1 SPANPROF_CPU=1|$dir/bench_spanprof
+trace_nocpu|1000|SPANPROF_ENABLED=1 SPANPROF_CPU=0|$dir/bench_spanprof
 V
 	for k in $SIZES; do
 		echo "traced_$k|$k|SPANPROF_TRACE_CALLS=chunk SPANPROF_MAX_TRACES=200|$dir/bench_spanprof"
@@ -102,9 +104,11 @@ run() {
 for r in $(seq "$RUNS"); do
 	variants | while IFS='|' read -r name k envs cmd; do
 		what=calls
-		case $name in sp_span) what=span ;; sp_cumulative) what=cumul ;; esac
+		case $name in sp_span) what=span ;; sp_cumulative) what=cumul ;; trace_cpu | trace_nocpu) what=trace ;; esac
 		# shellcheck disable=SC2086
-		out=$(run "$envs" $cmd $what "$N" "$k" 2>/dev/null | sed -n 's/^ns_per_op //p')
+		nn=$N
+		[ "$what" = trace ] && nn=$((N / 100)) # a trace costs microseconds
+		out=$(run "$envs" $cmd $what "$nn" "$k" 2>/dev/null | sed -n 's/^ns_per_op //p')
 		echo "$name ${out:-nan}" >>"$tmp/results"
 		rm -rf "$tmp/uftrace.data" "$tmp/xray"/*
 	done
@@ -185,7 +189,7 @@ bytes_per_span, spans, traces = sys.argv[3].split()
 n, runs, sizes = sys.argv[4], sys.argv[5], sys.argv[6].split()
 med = {k: statistics.median(v) for k, v in res.items()}
 base = med.get('plain', 0.0)
-per_op = ('sp_span', 'sp_cumulative')
+per_op = ('sp_span', 'sp_cumulative', 'trace_cpu', 'trace_nocpu')
 over = {k: (m - base if k not in per_op else m) for k, m in med.items()}
 nan = float('nan')
 
@@ -200,6 +204,9 @@ for k in order:
     if k in med:
         extra = '' if k in ('plain',) + per_op else f"{over[k]:.2f}"
         print(f"| {k:<22} | {med[k]:8.2f} | {min(res[k]):8.2f} | {max(res[k]):8.2f} | {extra:>10} |")
+if 'trace_cpu' in med and 'trace_nocpu' in med:
+    print(f"\nA trace holding one span: {med['trace_cpu']:.0f} ns with its CPU readings (SPANPROF_CPU=1), "
+          f"{med['trace_nocpu']:.0f} ns without: the readings cost {med['trace_cpu'] - med['trace_nocpu']:.0f} ns per trace.")
 print("\n(traced_K: traces of K leaf calls under one root, SPANPROF_MAX_TRACES=200, evicting; "
       "traced_static: K = 1000; sp_span, sp_cumulative: ns per span / iteration, inside a trace)\n")
 

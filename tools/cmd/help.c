@@ -20,6 +20,9 @@ const struct cli_env cli_env_vars[] = {
 	{ "SPANPROF_ARGS", "", "globs: spans with their arguments read automatically (needs -g)" },
 	{ "SPANPROF_SIGNAL", "", "SIGUSR1, SIGUSR2 or SIGRTMIN+N: accept 'spanprof ctl' commands" },
 	{ "SPANPROF_DEBUG", "0", "1 prints the settings in effect at start" },
+	{ "SPANPROF_CPU", "1", "each trace records its CPU time and context switches (off-CPU time); 0: off" },
+	{ "SPANPROF_STR_MAX", "256", "bytes kept of trace ids, string data and string arguments (16..512)" },
+	{ "SPANPROF_SPAN_CPU", "0", "1: SP_SPAN/SP_SCOPE spans get cpu_ns and switch counts as data" },
 	{ 0 },
 };
 const char cli_env_intro[] = "Environment of the profiled program (read once, at start; a bad value gets one\n"

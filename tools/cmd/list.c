@@ -3,6 +3,8 @@
  * name, so 500 traces list in milliseconds; --json decodes the traces for
  * their data. */
 #include <fnmatch.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +13,10 @@
 #include "msg.h"
 #include "render/fmt.h"
 #include "render/json.h"
+#include "render/model_json.h"
 
-enum { O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c', O_COUNTS = 'C' };
+enum { O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c', O_COUNTS = 'C',
+       O_WIDE = 'w' };
 
 const struct cli_opt list_opts[] = {
 	CMD_OPT_FILE,
@@ -24,6 +28,7 @@ const struct cli_opt list_opts[] = {
 	{ 0, "json", NULL, "print the traces as a JSON array (without their trees)", O_JSON },
 	{ 0, "counts", NULL, "with --json: an object, {\"counts\": {...}, \"traces\": [...]}", O_COUNTS },
 	{ 0, "color", "WHEN", "auto, always or never (default: auto)", O_COLOR },
+	{ 'w', "wide", NULL, "show whole ids (else cut to the terminal's width)", O_WIDE },
 	{ 0 },
 };
 
@@ -41,6 +46,17 @@ static const char *root_name(struct rd_dump *d, const struct rd_dump_trace *t)
 	memcpy(&head, t->stream, 4);
 	uint32_t site = head & SP_REC_SITE_MASK;
 	return site && site <= d->nsites ? rd_site_name(d, site) : "?";
+}
+
+/* Columns of the output: the terminal's, $COLUMNS, or 80. */
+static int terminal_width(void)
+{
+	struct winsize ws;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	const char *c = getenv("COLUMNS");
+	int v = c ? atoi(c) : 0;
+	return v > 0 && v < 100000 ? v : 80;
 }
 
 static int by_duration(const void *a, const void *b)
@@ -146,6 +162,7 @@ static void print_json(const struct totals *tot, const struct row *rows, size_t 
 		json_u64(&j, "dropped_spans", t->dropped);
 		if (pids)
 			json_u64(&j, "pid", d->pid);
+		model_json_cpu(&j, t);
 		json_end(&j);
 		if (have)
 			rd_tree_free(&tree);
@@ -164,7 +181,7 @@ int cmd_list(int argc, char **argv)
 	const char *sort = "start", *glob = NULL, *color = "auto";
 	double min_ms = 0;
 	unsigned long long limit = ~0ull;
-	bool json = false, counts = false;
+	bool json = false, counts = false, wide = false;
 	struct cli_parser p;
 	cli_init(&p, "list", argc, argv);
 	for (int o; (o = cli_next(&p)) != CLI_END;) {
@@ -173,6 +190,7 @@ int cmd_list(int argc, char **argv)
 		case CLI_ERROR: return 2;
 		case O_JSON: json = true; break;
 		case O_COUNTS: counts = true; break;
+		case O_WIDE: wide = true; break;
 		case O_NAME: glob = p.arg; break;
 		case O_COLOR: color = p.arg; break;
 		case O_SORT:
@@ -243,31 +261,49 @@ int cmd_list(int argc, char **argv)
 			msg_errorf("no traces in %zu dumps; run the program with SPANPROF_ENABLED=1 (see 'spanprof help env')",
 				  set.n);
 	} else {
-		int nw = 4, iw = 2;
+		/* Ids that differ late (SQL statements) must be told apart: the
+		 * id column takes what the terminal leaves, at least 24, and
+		 * --wide the whole ids. */
+		int nw = 4, iw = 2, room = 24;
 		for (size_t i = 0; i < n; i++) {
-			int a = (int)strlen(rows[i].name), b = (int)strlen(rows[i].d->traces[rows[i].index].id);
+			int a = (int)strlen(rows[i].name);
 			nw = a > nw ? (a > 40 ? 40 : a) : nw;
-			iw = b > iw ? (b > 24 ? 24 : b) : iw;
+		}
+		int left = terminal_width() - 78 - nw - (pids ? 10 : 0);
+		room = left > room ? left : room;
+		for (size_t i = 0; i < n; i++) {
+			int b = (int)strlen(rows[i].d->traces[rows[i].index].id);
+			iw = b > iw ? (wide || b <= room ? b : room) : iw;
 		}
 		printf("%s", fmt_c(C_BOLD));
 		if (pids)
 			printf("%8s  ", "pid");
-		printf("%6s  %-*s  %-*s  %10s  %-23s  %8s  %7s%s\n", "#", nw, "name", iw, "id", "total ms", "start",
-		       "thread", "spans", fmt_c(C_RESET));
+		printf("%6s  %-*s  %-*s  %10s  %10s  %-23s  %8s  %7s%s\n", "#", nw, "name", iw, "id", "total ms", "cpu ms",
+		       "start", "thread", "spans", fmt_c(C_RESET));
 		if (pids)
 			printf("--------  ");
-		printf("------  %.*s  %.*s  ----------  -----------------------  --------  -------\n", nw,
-		       "----------------------------------------", iw, "------------------------");
+		printf("------  %.*s  ", nw, "----------------------------------------");
+		for (int k = 0; k < iw; k++)
+			putchar('-');
+		printf("  ----------  ----------  -----------------------  --------  -------\n");
 		for (size_t i = 0; i < n; i++) {
 			struct rd_dump *d = rows[i].d;
 			const struct rd_dump_trace *t = &d->traces[rows[i].index];
-			char ms[32], wall[64];
+			char ms[32], cpu[32], wall[64];
+			const char *id = t->id;
+			char *idb = NULL;
+			if ((int)strlen(id) > iw && (idb = malloc((size_t)iw + 1))) { /* cut, and say so */
+				snprintf(idb, (size_t)iw + 1, "%.*s...", iw - 3, id);
+				id = idb;
+			}
 			if (pids)
 				printf("%8llu  ", (unsigned long long)d->pid);
-			printf("%6llu  %-*.*s  %-*.*s  %10s  %-23s  %8llu  %7u%s\n", (unsigned long long)t->seq, nw, nw,
-			       rows[i].name, iw, iw, t->id, fmt_ms(ms, sizeof ms, rows[i].dur_ns),
+			printf("%6llu  %-*.*s  %-*.*s  %10s  %10s  %-23s  %8llu  %7u%s\n", (unsigned long long)t->seq, nw,
+			       nw, rows[i].name, iw, iw, id, fmt_ms(ms, sizeof ms, rows[i].dur_ns),
+			       t->cpu_measured ? fmt_ms(cpu, sizeof cpu, t->cpu_ns) : "-",
 			       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(d, t->t0)), (unsigned long long)t->tid,
 			       t->nrec, t->dropped ? "  (truncated)" : "");
+			free(idb);
 		}
 		if (n < tot.ntraces)
 			printf("(%zu of %zu traces)\n", n, tot.ntraces);

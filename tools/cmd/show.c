@@ -389,6 +389,15 @@ int cmd_show(int argc, char **argv)
 	       *t.tr->id ? t.tr->id : "-", ref, (unsigned long long)t.tr->tid,
 	       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(d, t.tr->t0)), fmt_ms(ms, sizeof ms, t.root->duration_ns),
 	       t.tr->flags & SP_TRACE_CLOSED ? "  (closed at exit)" : "");
+	if (t.tr->cpu_measured) {
+		/* Off the CPU: waiting (I/O, a lock, sleep) or preempted, which the
+		 * spans' wall-clock times alone show as slow code. */
+		uint64_t dur = t.root->duration_ns, cpu = t.tr->cpu_ns;
+		char c1[32], c2[32];
+		printf("  cpu %s ms  off-cpu %s ms  %u voluntary / %u involuntary switches\n",
+		       fmt_ms(c1, sizeof c1, cpu), fmt_ms(c2, sizeof c2, dur > cpu ? dur - cpu : 0),
+		       t.tr->voluntary_switches, t.tr->involuntary_switches);
+	}
 	if (t.dec.ntrace_kvs) {
 		fputs("  ", stdout);
 		fmt_data(stdout, t.dec.trace_kvs, t.dec.ntrace_kvs);

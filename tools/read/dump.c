@@ -281,6 +281,13 @@ static int read_trace(struct rd_dump *d, struct cur *c, size_t sect, char *err, 
 		return fail(d, err, errlen, "corrupt: trace %zu header (byte %zu)", n, sect);
 	t->stream = c->base + c->pos;
 	c->pos += t->stream_len;
+	if (c->end - c->pos >= SP_TRACE_CPU_SIZE) { /* newer dumps: CPU use */
+		t->cpu_ns = U64(c);
+		t->voluntary_switches = U32(c);
+		t->involuntary_switches = U32(c);
+		t->cpu_measured = U32(c) & SP_TRACE_CPU_MEASURED;
+		(void)U32(c);
+	}
 	d->ntraces++;
 	return 0;
 }
