@@ -13,6 +13,8 @@
  */
 #include "internal.h"
 
+#include "cxxname.h"
+
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,10 +337,13 @@ static void names_of(const char *sym, struct names *n)
 	}
 	n->demangled = d;
 	n->v[1] = d;
-	const char *paren = strchr(d, '(');
-	if (paren && paren != d && (size_t)(paren - d) < sizeof n->plain) {
-		memcpy(n->plain, d, (size_t)(paren - d));
-		n->plain[paren - d] = '\0';
+	/* without the parameter list, and without the return type the
+	 * demangler writes for template functions ("long app::total<long>(...)") */
+	size_t b, e;
+	sp__cxx_name_span(d, strlen(d), &b, &e);
+	if (e > b && (b > 0 || d[e]) && e - b < sizeof n->plain) {
+		memcpy(n->plain, d + b, e - b);
+		n->plain[e - b] = '\0';
 		n->v[2] = n->plain;
 	}
 }
