@@ -5,7 +5,7 @@
 
 /* At s[i] (in a name of length n), the length of an operator's token
  * following "operator" ("operator<<", "operator()", "operator[]"), or 0. */
-static size_t operator_token(const char *s, size_t n, size_t i)
+size_t sp__cxx_operator_len(const char *s, size_t n, size_t i)
 {
 	static const char kw[] = "operator";
 	size_t k = sizeof kw - 1;
@@ -16,12 +16,22 @@ static size_t operator_token(const char *s, size_t n, size_t i)
 		if ((p >= 'a' && p <= 'z') || (p >= 'A' && p <= 'Z') || (p >= '0' && p <= '9') || p == '_')
 			return 0;
 	}
-	size_t j = i + k;
-	if (j + 1 < n && ((s[j] == '(' && s[j + 1] == ')') || (s[j] == '[' && s[j + 1] == ']')))
-		return k + 2;
-	while (j < n && strchr("<>=!+-*/%^&|~,", s[j]))
-		j++;
-	return j - i;
+	if (i + k < n) {
+		char c = s[i + k];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')
+			return 0; /* an identifier such as operator_count */
+	}
+	/* the longest operator token that follows: "operator!=<T>" is
+	 * operator!= with a template argument, not "!=<" */
+	static const char *const ops[] = { "<<=", ">>=", "->*", "<=>", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||",
+					   "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "->", "()",
+					   "[]", "<", ">", "+", "-", "*", "/", "%", "^", "&", "|", "~", "!", "=", "," };
+	for (size_t o = 0; o < sizeof ops / sizeof *ops; o++) {
+		size_t l = strlen(ops[o]);
+		if (i + k + l <= n && !memcmp(s + i + k, ops[o], l))
+			return k + l;
+	}
+	return k;
 }
 
 static int depth_step(char c)
@@ -38,7 +48,7 @@ void sp__cxx_name_span(const char *s, size_t n, size_t *start, size_t *end)
 	size_t params = n, space = 0;
 	int depth = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t op = depth == 0 ? operator_token(s, n, i) : 0;
+		size_t op = depth == 0 ? sp__cxx_operator_len(s, n, i) : 0;
 		if (op) {
 			i += op - 1;
 			continue;
@@ -57,7 +67,7 @@ void sp__cxx_name_span(const char *s, size_t n, size_t *start, size_t *end)
 	 * opens a scope, not parameters. */
 	depth = 0;
 	for (size_t i = 0; i < params; i++) {
-		size_t op = depth == 0 ? operator_token(s, params, i) : 0;
+		size_t op = depth == 0 ? sp__cxx_operator_len(s, params, i) : 0;
 		if (op) {
 			i += op - 1;
 			continue;
@@ -76,7 +86,7 @@ size_t sp__cxx_next_scope(const char *s, size_t n, size_t from)
 {
 	int depth = 0;
 	for (size_t i = from; i + 1 < n; i++) {
-		size_t op = depth == 0 ? operator_token(s, n, i) : 0;
+		size_t op = depth == 0 ? sp__cxx_operator_len(s, n, i) : 0;
 		if (op) {
 			i += op - 1;
 			continue;

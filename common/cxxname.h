@@ -22,5 +22,8 @@ void sp__cxx_name_span(const char *s, size_t n, size_t *start, size_t *end);
 /* The offset just after the first top-level "::" at or after `from` in
  * s[0, n), or n if none. */
 size_t sp__cxx_next_scope(const char *s, size_t n, size_t from);
+/* At s[i], the length of "operator" and its token ("operator<<",
+ * "operator()"), or 0: the brackets of an operator's name are no group. */
+size_t sp__cxx_operator_len(const char *s, size_t n, size_t i);
 
 #endif

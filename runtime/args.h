@@ -16,10 +16,18 @@ struct arg_op {
 	uint64_t op1, op2;
 };
 
+struct arg_enum {
+	int64_t v;
+	const char *name;
+};
+
 struct arg_param {
 	const char *name;
 	uint8_t cls, size, nops;
+	bool inl_missing; /* an inlined call's DWARF has no entry for it */
 	struct arg_op ops[MAX_OPS];
+	const struct arg_enum *enums; /* an enum's enumerators, by name */
+	uint16_t nenums;
 };
 
 /* What to read for one function, valid at one pc (the out-of-line copy's
@@ -35,5 +43,29 @@ struct sp__argspec {
  * (args_index.c); NULL without DWARF for it. Called once per function,
  * with sp__mod_lock held. Memory from the arena. */
 SP_HIDDEN struct sp__argspec *sp__args_resolve(struct sp__module *m, uintptr_t fn_off, uintptr_t pc_off);
+
+/* For a call of that function that the compiler inlined into the function
+ * containing pc_off (the enter hook's return address there): the
+ * parameters of `base` (its out-of-line argspec), located through the
+ * caller's DW_TAG_inlined_subroutine for it; a parameter that instance
+ * has no entry for is marked inl_missing. NULL if the caller has no
+ * inline information for it. With sp__mod_lock held. */
+SP_HIDDEN struct sp__argspec *sp__args_resolve_inlined(struct sp__module *m, uintptr_t fn_off, uintptr_t pc_off,
+						       const struct sp__argspec *base);
+
+/* What site->args points to: the out-of-line call's argspec, and those of
+ * the inlined calls seen so far (by call pc). Entries are appended under
+ * sp__mod_lock and published by ninl (release). */
+#define ARGS_INLINED_MAX 8
+struct sp__argcache {
+	struct sp__argspec *out; /* NULL: not yet seen out of line */
+	uintptr_t out_pc;        /* 0 until `out` is resolved */
+	bool failed;             /* no DWARF for the function */
+	uint32_t ninl;
+	struct {
+		uintptr_t pc_off;
+		struct sp__argspec *spec; /* NULL: no inline information there */
+	} inl[ARGS_INLINED_MAX];
+};
 
 #endif

@@ -154,9 +154,48 @@ bad:
 /* One value, as it becomes span data. */
 struct arg_value {
 	sp_value_type type;
-	uint64_t bits;   /* I64, U64, BOOL, F64 */
+	uint64_t bits;   /* I64, U64, BOOL, F64; SP_DATA_STR_MARKER for a marker */
 	const char *str; /* STR */
 };
+
+static bool marker(struct arg_value *out, const char *what)
+{
+	out->type = SP_VALUE_STR;
+	out->bits = SP_DATA_STR_MARKER;
+	out->str = what;
+	return false;
+}
+
+/* An enum's value by name: "Weighted", or "Bold|Italic" for a flag enum
+ * whose every set bit is an enumerator; false if neither. */
+static bool enum_name(const struct arg_param *p, uint64_t v, char *buf, size_t size)
+{
+	for (uint16_t i = 0; i < p->nenums; i++)
+		if ((uint64_t)p->enums[i].v == v) {
+			snprintf(buf, size, "%s", p->enums[i].name);
+			return true;
+		}
+	if (!v)
+		return false;
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int bit = 0; bit < 64; bit++) {
+		uint64_t b = 1ull << bit;
+		if (!(v & b))
+			continue;
+		const char *name = NULL;
+		for (uint16_t i = 0; i < p->nenums && !name; i++)
+			if ((uint64_t)p->enums[i].v == b)
+				name = p->enums[i].name;
+		if (!name)
+			return false;
+		int w = snprintf(buf + len, size - len, "%s%s", len ? "|" : "", name);
+		if (w < 0 || (size_t)w >= size - len)
+			return false;
+		len += (size_t)w;
+	}
+	return true;
+}
 
 /* Read a char * string: what can be read, up to STR_MAX bytes, page by
  * page; a cut string ends in "...". */
@@ -189,21 +228,20 @@ static bool param_value(const struct arg_param *p, struct frame_regs *fr, const 
 {
 	uint64_t loc = 0, raw = 0;
 	bool unsupported = false;
+	if (p->inl_missing)
+		return marker(out, "<inlined>");
 	int kind = p->nops ? eval(fr, p->ops, p->nops, spec, bias, &loc, &unsupported) : LOC_NONE;
 	out->type = SP_VALUE_STR;
 	out->bits = 0;
 	out->str = NULL;
 	if (kind == LOC_NONE || p->cls == A_OTHER || p->size == 0 || p->size > 8) {
-		out->str = kind != LOC_NONE ? "<?>" : unsupported ? "<?>" : "<optimized out>";
 		if (p->cls == A_OTHER && kind != LOC_NONE)
-			out->str = "<aggregate>";
-		return false;
+			return marker(out, "<aggregate>");
+		return marker(out, kind != LOC_NONE || unsupported ? "<?>" : "<optimized out>");
 	}
 	if (kind == LOC_ADDR) {
-		if (!read_mem((uintptr_t)loc, &raw, p->size)) {
-			out->str = "<unreadable>";
-			return false;
-		}
+		if (!read_mem((uintptr_t)loc, &raw, p->size))
+			return marker(out, "<unreadable>");
 	} else {
 		raw = loc;
 	}
@@ -213,10 +251,19 @@ static bool param_value(const struct arg_param *p, struct frame_regs *fr, const 
 	case A_SINT:
 		out->type = SP_VALUE_I64;
 		out->bits = p->size < 8 ? (uint64_t)((int64_t)(raw << (64 - p->size * 8)) >> (64 - p->size * 8)) : raw;
+		if (p->nenums && enum_name(p, out->bits, buf, STR_MAX + 8)) {
+			out->type = SP_VALUE_STR;
+			out->str = buf;
+		}
 		break;
 	case A_UINT:
 		out->type = SP_VALUE_U64;
 		out->bits = raw;
+		if (p->nenums && enum_name(p, out->bits, buf, STR_MAX + 8)) {
+			out->type = SP_VALUE_STR;
+			out->bits = 0;
+			out->str = buf;
+		}
 		break;
 	case A_BOOL:
 		out->type = SP_VALUE_BOOL;
@@ -278,36 +325,94 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 	unw_cursor_t cur, caller;
 	if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) != 0)
 		return;
-	/* Step out of the runtime to the instrumented function's frame. */
+	/* Step out of the runtime to the instrumented function's frame; when
+	 * the compiler inlined it (gcc still calls the hooks), the enter hook
+	 * is called from its caller's code, the first frame outside the
+	 * runtime. */
+	int self = sp__module_find((uintptr_t)sp__capture_args);
 	unw_word_t ip = 0;
-	bool found = false;
+	bool found = false, inlined = false;
 	for (int i = 0; i < 8 && unw_step(&cur) > 0; i++) {
-		if (unw_get_reg(&cur, UNW_REG_IP, &ip) == 0 && ip - f->fn < (f->fnsize ? f->fnsize : 1)) {
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0)
+			break;
+		if (ip - f->fn < (f->fnsize ? f->fnsize : 1)) {
 			found = true;
+			break;
+		}
+		if (self >= 0 && sp__module_find((uintptr_t)ip) != self) {
+			inlined = found = true;
 			break;
 		}
 	}
 	if (!found)
-		return; /* an inlined copy: its call site is in another function */
+		return;
 	uintptr_t pc_off = ip - m->bias;
-	void *sv = __atomic_load_n(&site->args, __ATOMIC_ACQUIRE);
-	if (!sv) {
+	struct sp__argcache *c = __atomic_load_n(&site->args, __ATOMIC_ACQUIRE);
+	if (!c) {
 		if (!sp__lock(&sp__mod_lock))
 			return;
-		sv = __atomic_load_n(&site->args, __ATOMIC_ACQUIRE);
-		if (!sv) {
-			struct sp__argspec *r = sp__args_resolve(m, f->fn - m->bias, pc_off);
-			sv = r ? (void *)r : SP_ARGS_NONE;
-			if (!r)
-				sp__warn("%s: no DWARF for it in %s (build with -g); its arguments are not read",
-					 sp__site_name(site_id), m->path);
-			__atomic_store_n(&site->args, sv, __ATOMIC_RELEASE);
+		c = __atomic_load_n(&site->args, __ATOMIC_ACQUIRE);
+		if (!c) {
+			c = sp__arena_alloc(sizeof *c);
+			if (c) {
+				memset(c, 0, sizeof *c);
+				/* The parameters (names, types), valid at the
+				 * out-of-line copy's hook call; an inlined call
+				 * first resolves them at an unrelated pc (its
+				 * locations then serve no call). */
+				c->out = sp__args_resolve(m, f->fn - m->bias, inlined ? 0 : pc_off);
+				c->out_pc = inlined ? 0 : pc_off;
+				c->failed = !c->out;
+				if (!c->out)
+					sp__warn("%s: no DWARF for it in %s (build with -g); its arguments are not read",
+						 sp__site_name(site_id), m->path);
+				__atomic_store_n(&site->args, c, __ATOMIC_RELEASE);
+			}
 		}
 		sp__unlock(&sp__mod_lock);
+		if (!c)
+			return;
 	}
-	const struct sp__argspec *spec = sv;
-	if (sv == SP_ARGS_NONE || spec->pc_off != pc_off)
+	if (c->failed)
 		return;
+	const struct sp__argspec *spec = NULL;
+	bool markers_only = false; /* every parameter: <inlined> */
+	if (!inlined) {
+		if (__atomic_load_n(&c->out_pc, __ATOMIC_ACQUIRE) != pc_off && sp__lock(&sp__mod_lock)) {
+			/* first out-of-line call after inlined ones */
+			if (c->out_pc != pc_off) {
+				struct sp__argspec *r = sp__args_resolve(m, f->fn - m->bias, pc_off);
+				if (r) {
+					c->out = r;
+					__atomic_store_n(&c->out_pc, pc_off, __ATOMIC_RELEASE);
+				}
+			}
+			sp__unlock(&sp__mod_lock);
+		}
+		spec = c->out;
+		markers_only = __atomic_load_n(&c->out_pc, __ATOMIC_ACQUIRE) != pc_off;
+	} else {
+		uint32_t n = __atomic_load_n(&c->ninl, __ATOMIC_ACQUIRE);
+		uint32_t i = 0;
+		while (i < n && c->inl[i].pc_off != pc_off)
+			i++;
+		if (i == n && n < ARGS_INLINED_MAX && sp__lock(&sp__mod_lock)) {
+			n = c->ninl;
+			for (i = 0; i < n && c->inl[i].pc_off != pc_off;)
+				i++;
+			if (i == n && n < ARGS_INLINED_MAX) {
+				c->inl[n].pc_off = pc_off;
+				c->inl[n].spec = sp__args_resolve_inlined(m, f->fn - m->bias, pc_off, c->out);
+				__atomic_store_n(&c->ninl, n + 1, __ATOMIC_RELEASE);
+			}
+			sp__unlock(&sp__mod_lock);
+		}
+		spec = i < ARGS_INLINED_MAX && i < __atomic_load_n(&c->ninl, __ATOMIC_ACQUIRE) ? c->inl[i].spec : NULL;
+		if (!spec) {
+			spec = c->out;
+			markers_only = true;
+		}
+	}
 	/* The trace's id, for SPANPROF_TRACE=NAME@PARAM, when this call
 	 * started the trace. */
 	const char *id_param = f == &t->frames[0] ? site->id_param : NULL;
@@ -316,7 +421,8 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 	for (uint8_t i = 0; i < spec->nparams; i++) {
 		char buf[STR_MAX + 8];
 		struct arg_value v;
-		bool ok = param_value(&spec->p[i], &fr, spec, m->bias, buf, &v);
+		bool ok = markers_only ? marker(&v, "<inlined>")
+					: param_value(&spec->p[i], &fr, spec, m->bias, buf, &v);
 		sp__add_data(t, f->ord, false, v.type, spec->p[i].name, v.bits, v.str);
 		if (id_param && !strcmp(spec->p[i].name, id_param)) {
 			named = true;

@@ -314,7 +314,7 @@ static void fsite_add(uint32_t id)
 struct names {
 	const char *v[3];
 	char *demangled;
-	char plain[256];
+	char *plain; /* STL names run to hundreds of characters */
 };
 
 static void names_of(const char *sym, struct names *n)
@@ -341,11 +341,8 @@ static void names_of(const char *sym, struct names *n)
 	 * demangler writes for template functions ("long app::total<long>(...)") */
 	size_t b, e;
 	sp__cxx_name_span(d, strlen(d), &b, &e);
-	if (e > b && (b > 0 || d[e]) && e - b < sizeof n->plain) {
-		memcpy(n->plain, d + b, e - b);
-		n->plain[e - b] = '\0';
-		n->v[2] = n->plain;
-	}
+	if (e > b && (b > 0 || d[e]))
+		n->v[2] = n->plain = strndup(d + b, e - b);
 }
 
 static int match_index(const struct sp__globs *g, const struct names *n)
@@ -388,6 +385,7 @@ static uint32_t decide_flags(const char *name, uint32_t files, const char **id_p
 		f |= SP_FN_ARGS | SP_FN_SPAN;
 	bool excluded = (files & SP_LIST_EXCLUDE) || match_any(&c->exclude, &n);
 	free(n.demangled);
+	free(n.plain);
 	if (excluded) {
 		/* Excluding wins over trace_all, args and the trace_calls scope;
 		 * a function named as a trace or trace_calls root stays one. */

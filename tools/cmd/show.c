@@ -16,7 +16,7 @@
 #include "render/json.h"
 #include "render/model_json.h"
 
-enum { O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c' };
+enum { O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c', O_WIDE = 'W', O_WIDTH = 'X' };
 
 const struct cli_opt show_opts[] = {
 	CMD_OPT_FILE,
@@ -26,6 +26,8 @@ const struct cli_opt show_opts[] = {
 	{ 0, "min-pct", "X", "fold children under X% of their parent into one line (default: 0)", O_MINPCT },
 	{ 0, "json", NULL, "print the trace's data model as JSON", O_JSON },
 	{ 0, "color", "WHEN", "auto, always or never (default: auto)", O_COLOR },
+	CMD_OPT_WIDE,
+	CMD_OPT_WIDTH,
 	{ 0 },
 };
 
@@ -48,6 +50,7 @@ struct show {
 	size_t cap;
 	char *more; /* per depth: that ancestor has siblings below (draws │) */
 	bool tty;   /* stdout is a terminal: no progress line over the output */
+	unsigned width; /* columns for a line, 0: no limit */
 };
 
 static bool shown(const struct show *s, const sp_node *parent, const sp_node *c)
@@ -96,7 +99,20 @@ static void line(const struct show *s, const sp_node *n, unsigned depth, bool la
 	if ((n->index & 0xffff) == 0xffff && !s->tty)
 		msg_progress("show: %u of %u spans", n->index + 1, s->t->dec.nnodes);
 	prefix(s, depth, last);
-	printf("%s%s%s", hot ? fmt_c(C_RED) : fmt_c(C_BOLD), n->name, fmt_c(C_RESET));
+	/* A long (C++) name is shortened to what the line has left after
+	 * the columns, the guides and file:line. */
+	const char *name = n->name;
+	char nbuf[4096];
+	if (s->width) {
+		size_t used = 42 + (depth > MAX_GUIDES ? 8 : 3 * (size_t)depth);
+		if (n->file) {
+			const char *base = strrchr(n->file, '/');
+			used += 2 + strlen(base ? base + 1 : n->file) + 11;
+		}
+		size_t left = s->width > used + 24 ? s->width - used : 24;
+		name = fmt_shorten(name, (unsigned)left, nbuf, sizeof nbuf);
+	}
+	printf("%s%s%s", hot ? fmt_c(C_RED) : fmt_c(C_BOLD), name, fmt_c(C_RESET));
 	if (n->kind == SP_NODE_CUMULATIVE)
 		printf("  %s×%llu%s  min/avg/max %s/%s/%s ms", fmt_c(C_CYAN), (unsigned long long)n->count,
 		       fmt_c(C_RESET), fmt_ms(a, sizeof a, n->min_ns), fmt_ms(b, sizeof b, n->avg_ns),
@@ -212,6 +228,7 @@ int cmd_show(int argc, char **argv)
 	const char *zoom = NULL, *color = "auto";
 	bool json = false;
 	struct show s = { .max_depth = ~0ull };
+	unsigned long long width = ~0ull;
 	struct cli_parser p;
 	cli_init(&p, "show", argc, argv);
 	for (int o; (o = cli_next(&p)) != CLI_END;) {
@@ -221,6 +238,11 @@ int cmd_show(int argc, char **argv)
 		case O_JSON: json = true; break;
 		case O_ZOOM: zoom = p.arg; break;
 		case O_COLOR: color = p.arg; break;
+		case O_WIDE: width = 0; break;
+		case O_WIDTH:
+			if (cli_uint(&p, "--width", p.arg, 1u << 16, &width) || !width)
+				return 2;
+			break;
 		case O_DEPTH:
 			if (cli_uint(&p, "--depth", p.arg, 1u << 30, &s.max_depth))
 				return 2;
@@ -257,6 +279,7 @@ int cmd_show(int argc, char **argv)
 	fmt_color_setup(color);
 	s.t = &t;
 	s.tty = isatty(STDOUT_FILENO);
+	s.width = fmt_width(width == ~0ull ? -1 : (long)width);
 	s.hot = calloc(t.dec.nnodes, 1);
 	if (!s.hot) {
 		msg_errorf("out of memory");
