@@ -120,6 +120,13 @@ def clang_after_inlining_qualified_names():
     check_grid_tree(CXXGRID_CLANG, "clang")
 
 
+@case
+def help_env_documents_qualified_globs():
+    text = sp("help", "env")
+    for want in ("Grid::*", "app::Grid::*", "*::score", "<optimized out>"):
+        assert want in text, want
+
+
 def trace_names(prog, tag, glob):
     """SPANPROF_TRACE=glob: each call of a matching function is a trace."""
     path, _ = record(prog, f"glob-{tag}.spd", {"SPANPROF_TRACE": glob}, empty_ok=True)
@@ -175,7 +182,7 @@ def name_shortening_80_and_200():
     if CXXGRID == "none":
         raise Skip("no C++ compiler")
     # not a terminal: 80 columns, as with --width 80
-    w80 = "__gnu_cxx::…perator()<…>  predefined_ops.h:157"
+    w80 = "__gnu_cxx::__op…>::operator()<…>  predefined_ops.h:157"
     w200 = ("__gnu_cxx::__ops::_Iter_comp_iter<app::rank_rows(app::Grid const&)::{lambda(long, long)#1}>"
             "::operator()<…>  predefined_ops.h:157")
     full = ("__gnu_cxx::__ops::_Iter_comp_iter<app::rank_rows(app::Grid const&)::{lambda(long, long)#1}>"

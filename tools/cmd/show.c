@@ -107,9 +107,13 @@ static void line(const struct show *s, const sp_node *n, unsigned depth, bool la
 		size_t used = 42 + (depth > MAX_GUIDES ? 8 : 3 * (size_t)depth);
 		if (n->file) {
 			const char *base = strrchr(n->file, '/');
-			used += 2 + strlen(base ? base + 1 : n->file) + 11;
+			used += 2 + strlen(base ? base + 1 : n->file) + (size_t)snprintf(NULL, 0, ":%u", n->line);
 		}
-		size_t left = s->width > used + 24 ? s->width - used : 24;
+		if (hot && depth)
+			used += 3; /* "  ◀" */
+		/* at least 32 columns: a deep line may overflow, but a name
+		 * cut to a few characters helps nobody */
+		size_t left = s->width > used + 32 ? s->width - used : 32;
 		name = fmt_shorten(name, (unsigned)left, nbuf, sizeof nbuf);
 	}
 	printf("%s%s%s", hot ? fmt_c(C_RED) : fmt_c(C_BOLD), name, fmt_c(C_RESET));
