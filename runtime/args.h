@@ -9,7 +9,18 @@
 #define MAX_OPS 8
 #define STR_MAX 64
 
-enum arg_class { A_SINT = 1, A_UINT, A_BOOL, A_FLOAT, A_PTR, A_STR, A_OTHER };
+enum arg_class { A_SINT = 1, A_UINT, A_BOOL, A_FLOAT, A_PTR, A_STR, A_OTHER,
+		 A_STDSTR,  /* std::string (libstdc++): pointer, then length */
+		 A_STRVIEW, /* std::string_view (libstdc++): length, then pointer */
+		 A_STRUCT,  /* a struct or class by value: its first scalar fields */
+};
+
+#define MAX_FIELDS 4
+struct arg_field {
+	const char *name;
+	uint32_t off;
+	uint8_t cls, size;
+};
 
 struct arg_op {
 	uint8_t atom;
@@ -25,6 +36,10 @@ struct arg_param {
 	const char *name;
 	uint8_t cls, size, nops;
 	bool inl_missing; /* an inlined call's DWARF has no entry for it */
+	bool deref;       /* a C++ reference: the location holds the address */
+	uint8_t nfields;  /* A_STRUCT */
+	bool more_fields; /* ... and it has more than those */
+	const struct arg_field *fields;
 	struct arg_op ops[MAX_OPS];
 	const struct arg_enum *enums; /* an enum's enumerators, by name */
 	uint16_t nenums;

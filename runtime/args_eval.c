@@ -221,6 +221,82 @@ static const char *read_string(uint64_t addr, char *buf)
 	return buf;
 }
 
+/* A scalar of class cls and size bytes at addr, as text. */
+static int scalar_text(uint8_t cls, uint8_t size, uintptr_t addr, char *out, size_t n)
+{
+	uint64_t raw = 0;
+	if (!read_mem(addr, &raw, size))
+		return snprintf(out, n, "<unreadable>");
+	if (size < 8)
+		raw &= (1ull << (size * 8)) - 1;
+	switch (cls) {
+	case A_SINT:
+		if (size < 8)
+			raw = (uint64_t)((int64_t)(raw << (64 - size * 8)) >> (64 - size * 8));
+		return snprintf(out, n, "%lld", (long long)raw);
+	case A_UINT: return snprintf(out, n, "%llu", (unsigned long long)raw);
+	case A_BOOL: return snprintf(out, n, "%s", raw ? "true" : "false");
+	case A_FLOAT: {
+		double d;
+		if (size == 4) {
+			float f;
+			uint32_t u = (uint32_t)raw;
+			memcpy(&f, &u, 4);
+			d = f;
+		} else {
+			memcpy(&d, &raw, 8);
+		}
+		return snprintf(out, n, "%g", d);
+	}
+	default: return snprintf(out, n, "0x%llx", (unsigned long long)raw);
+	}
+}
+
+/* std::string, std::string_view (libstdc++'s layouts) and structs, from
+ * the object's address. */
+static bool aggregate(const struct arg_param *p, uint64_t addr, char *buf, struct arg_value *out)
+{
+	uint64_t w[2];
+	out->type = SP_VALUE_STR;
+	if (p->cls == A_STDSTR || p->cls == A_STRVIEW) {
+		if (!read_mem((uintptr_t)addr, w, sizeof w))
+			return marker(out, "<unreadable>");
+		uint64_t ptr = p->cls == A_STDSTR ? w[0] : w[1], len = p->cls == A_STDSTR ? w[1] : w[0];
+		size_t n = len < STR_MAX ? (size_t)len : STR_MAX;
+		if (n && !read_mem((uintptr_t)ptr, buf, n))
+			return marker(out, "<unreadable>");
+		buf[n] = '\0';
+		if (len > STR_MAX)
+			memcpy(buf + n, "...", 4);
+		out->str = buf;
+		return true;
+	}
+	/* {x=1, y=2, …} */
+	size_t size = STR_MAX + 8, len = 0;
+	buf[len++] = '{';
+	for (uint8_t i = 0; i < p->nfields && len < size; i++) {
+		const struct arg_field *f = &p->fields[i];
+		int w1 = snprintf(buf + len, size - len, "%s%s=", i ? ", " : "", f->name);
+		if (w1 < 0 || (size_t)w1 >= size - len)
+			break;
+		len += (size_t)w1;
+		int w2 = scalar_text(f->cls, f->size, (uintptr_t)addr + f->off, buf + len, size - len);
+		if (w2 < 0 || (size_t)w2 >= size - len)
+			break;
+		len += (size_t)w2;
+	}
+	if (len + 7 < size) {
+		if (p->more_fields)
+			len += (size_t)snprintf(buf + len, size - len, "%s…", p->nfields ? ", " : "");
+		buf[len++] = '}';
+		buf[len] = '\0';
+	} else {
+		memcpy(buf + size - 5, "...}", 5);
+	}
+	out->str = buf;
+	return true;
+}
+
 /* The value of one parameter; false, with a reason as the string, when it
  * cannot be read. `buf` holds STR_MAX + 8 bytes. */
 static bool param_value(const struct arg_param *p, struct frame_regs *fr, const struct sp__argspec *spec,
@@ -234,6 +310,19 @@ static bool param_value(const struct arg_param *p, struct frame_regs *fr, const 
 	out->type = SP_VALUE_STR;
 	out->bits = 0;
 	out->str = NULL;
+	if (kind != LOC_NONE && p->deref) {
+		/* a reference: its location holds the referent's address */
+		uint64_t addr = loc;
+		if (kind == LOC_ADDR && !read_mem((uintptr_t)loc, &addr, 8))
+			return marker(out, "<unreadable>");
+		loc = addr;
+		kind = LOC_ADDR;
+	}
+	if (kind != LOC_NONE && p->cls >= A_STDSTR) {
+		if (kind != LOC_ADDR)
+			return marker(out, "<?>"); /* in registers (pieces): not read */
+		return aggregate(p, loc, buf, out);
+	}
 	if (kind == LOC_NONE || p->cls == A_OTHER || p->size == 0 || p->size > 8) {
 		if (p->cls == A_OTHER && kind != LOC_NONE)
 			return marker(out, "<aggregate>");

@@ -196,8 +196,71 @@ static void enumerators(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p)
 	}
 }
 
+static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *size, struct arg_param *param);
+
+/* A struct's first scalar data members (A_STRUCT), or nothing. */
+static void struct_fields(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p, uint8_t *cls)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Die child;
+	struct arg_field tmp[MAX_FIELDS];
+	uint8_t n = 0;
+	bool more = false;
+	if (dwarf_child(type, &child, &err) != DW_DLV_OK) {
+		if (err)
+			dwarf_dealloc_error(dbg, err);
+		return;
+	}
+	for (;;) {
+		Dwarf_Half tag = 0;
+		Dwarf_Bool has = 0;
+		dwarf_tag(child, &tag, &err);
+		if (tag == DW_TAG_member && dwarf_hasattr(child, DW_AT_data_member_location, &has, &err) == DW_DLV_OK &&
+		    has) {
+			char *name = NULL;
+			Dwarf_Die ft = ref_die(dbg, child, DW_AT_type);
+			uint8_t fc = A_OTHER, fs = 0;
+			if (ft) {
+				classify(dbg, ft, &fc, &fs, NULL);
+				dwarf_dealloc_die(ft);
+			}
+			if (fc == A_OTHER || fc >= A_STDSTR || !fs || fs > 8) {
+				more = true; /* shown as the trailing … */
+			} else if (n == MAX_FIELDS) {
+				more = true;
+			} else if (dwarf_diename(child, &name, &err) == DW_DLV_OK && name) {
+				tmp[n] = (struct arg_field){ sp__arena_strdup(name),
+							     (uint32_t)sp__dwarf_udata(dbg, child, DW_AT_data_member_location, 0),
+							     fc, fs };
+				if (tmp[n].name)
+					n++;
+			}
+		}
+		if (err) {
+			dwarf_dealloc_error(dbg, err);
+			err = NULL;
+		}
+		Dwarf_Die sib;
+		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
+		dwarf_dealloc_die(child);
+		if (r != DW_DLV_OK)
+			break;
+		child = sib;
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	struct arg_field *v = n ? sp__arena_alloc(n * sizeof *v) : NULL;
+	if (v) {
+		memcpy(v, tmp, n * sizeof *v);
+		p->fields = v;
+		p->nfields = n;
+		p->more_fields = more;
+		*cls = A_STRUCT;
+	}
+}
+
 /* Classify a type DIE (following typedefs and qualifiers); an enum's
- * enumerators go to p when given. */
+ * enumerators, a struct's fields go to param when given. */
 static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *size, struct arg_param *param)
 {
 	Dwarf_Error err = NULL;
@@ -215,8 +278,29 @@ static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *siz
 			cur = next;
 			continue;
 		}
-		*size = (uint8_t)sp__dwarf_udata(dbg, cur, DW_AT_byte_size, 0);
-		if (tag == DW_TAG_base_type) {
+		if ((tag == DW_TAG_reference_type || tag == DW_TAG_rvalue_reference_type) && param && !param->deref) {
+			/* read through it: the referent is what the code means */
+			Dwarf_Die to = ref_die(dbg, cur, DW_AT_type);
+			if (to) {
+				param->deref = true;
+				classify(dbg, to, cls, size, param);
+				dwarf_dealloc_die(to);
+			}
+			break;
+		}
+		Dwarf_Unsigned bytes = sp__dwarf_udata(dbg, cur, DW_AT_byte_size, 0);
+		*size = (uint8_t)(bytes > 255 ? 255 : bytes);
+		if ((tag == DW_TAG_structure_type || tag == DW_TAG_class_type) && param) {
+			char *name = NULL;
+			if (dwarf_diename(cur, &name, &err) != DW_DLV_OK)
+				name = NULL;
+			if (name && !strncmp(name, "basic_string<char,", 18))
+				*cls = A_STDSTR;
+			else if (name && !strncmp(name, "basic_string_view<char,", 23))
+				*cls = A_STRVIEW;
+			else
+				struct_fields(dbg, cur, param, cls);
+		} else if (tag == DW_TAG_base_type) {
 			switch (sp__dwarf_udata(dbg, cur, DW_AT_encoding, 0)) {
 			case DW_ATE_signed:
 			case DW_ATE_signed_char: *cls = A_SINT; break;

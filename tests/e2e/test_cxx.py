@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_cxx.py - C++ programs and optimized builds (issue 12), end to end.
 
-usage: test_cxx.py SPANPROF ARGS_O0 ARGS_O2 CXXGRID CXXGRID_CLANG
+usage: test_cxx.py SPANPROF ARGS_O0 ARGS_O2 CXXGRID CXXGRID_CLANG ARGS_CXX
 CXXGRID is samples/cxxgrid built by the C++ compiler Meson found,
 CXXGRID_CLANG the same built by clang++ -finstrument-functions-after-inlining;
 either may be 'none' (no such compiler): its cases report SKIP.
@@ -15,8 +15,8 @@ import subprocess
 import sys
 import tempfile
 
-SPANPROF, ARGS_O0, ARGS_O2, CXXGRID, CXXGRID_CLANG = [
-    a if a == "none" else os.path.abspath(a) for a in sys.argv[1:6]]
+SPANPROF, ARGS_O0, ARGS_O2, CXXGRID, CXXGRID_CLANG, ARGS_CXX = [
+    a if a == "none" else os.path.abspath(a) for a in sys.argv[1:7]]
 TMP = tempfile.mkdtemp(prefix="sp-cxx-")
 results = []
 
@@ -210,7 +210,7 @@ def kinds_data(path):
     return k[0]["data"], st[0]["data"], [t["data"] for t in tiny]
 
 
-ENV_ARGS = {"SPANPROF_TRACE_CALLS": "main", "SPANPROF_ARGS": "kinds,styled,tiny,named"}
+ENV_ARGS = {"SPANPROF_TRACE_CALLS": "main", "SPANPROF_ARGS": "kinds,styled,tiny,named,where"}
 OPT_OUT = {"marker": "optimized out"}
 
 
@@ -222,6 +222,8 @@ def args_all_kinds_O0():
     assert k == {"i": -7, "ul": 4000000000, "d": 2.5, "s": "hello", "m": "MODE_PAGE", "b": True, "p": cell}, k
     assert st == {"st": "STYLE_BOLD|STYLE_UNDER"}, st
     assert tiny[0] == {"a": 1, "b": 5}, tiny
+    wh = [n for n in nodes(trace(path)) if n["name"] == "where"]
+    assert len(wh) == 1 and wh[0]["data"] == {"p": "{x=1, y=2, w=0.5, …}"}, wh
 
 
 @case
@@ -262,6 +264,17 @@ def string_equal_to_a_marker_stays_a_string():
         text = sp("show", "-f", path, "first", "--wide")
         line = [l for l in text.splitlines() if "─ named " in l][0]
         assert 's="<optimized out>"' in line, line
+
+
+@case
+def args_cxx_strings_structs_this():
+    path, out = record(ARGS_CXX, "argscxx.spd", {"SPANPROF_TRACE_CALLS": "main", "SPANPROF_ARGS": "Shop::*"})
+    shop = out.split("shop=")[1].strip()
+    n = [x for x in nodes(trace(path)) if x["name"] == "Shop::sell"]
+    assert len(n) == 1, [x["name"] for x in nodes(trace(path))]
+    assert n[0]["data"] == {
+        "this": shop, "item": "a rather long item name that does not fit in SSO", "name": "ink",
+        "note": "gift wrap", "p": "{euros=12, cents=50}", "k": "Pen"}, n[0]["data"]
 
 
 print(f"1..{len(results)}")

@@ -1,7 +1,7 @@
 /* args_kinds.c - one function with an int, an unsigned long, a double, a
  * const char *, an enum, a bool and a pointer, plus a flag enum; built at
  * -O0 and at -O2 (tests/meson.build) for test_cxx.py, run with
- * SPANPROF_TRACE_CALLS=main SPANPROF_ARGS=kinds,styled,tiny,named. `tiny` is
+ * SPANPROF_TRACE_CALLS=main SPANPROF_ARGS=kinds,styled,tiny,named,where. `tiny` is
  * always inlined, twice: gcc still calls the hooks for each inlined copy,
  * from main's code, and its arguments come from main's inline
  * information. */
@@ -27,6 +27,19 @@ __attribute__((noinline)) int styled(enum style st)
 	return st + 1;
 }
 
+/* a struct by value: its first scalar fields */
+struct pt {
+	int x, y;
+	double w;
+	char tag[8];
+};
+
+__attribute__((noinline)) double where(struct pt p)
+{
+	sink = p.x + p.y + p.tag[0];
+	return p.w + p.x;
+}
+
 /* a string argument that reads like a marker: it must stay a string */
 __attribute__((noinline)) int named(const char *s)
 {
@@ -45,6 +58,7 @@ int main(int argc, char **argv)
 	long r = kinds(-7, 4000000000ul, 2.5, "hello", MODE_PAGE, true, &cell);
 	r += styled(STYLE_BOLD | STYLE_UNDER);
 	r += named("<optimized out>");
+	r += (long)where((struct pt){ 1, 2, 0.5, "t" });
 	r += tiny(argc, 5);
 	r += tiny(argc + 1, (int)r);
 	printf("%ld cell=%p\n", r, (void *)&cell);
