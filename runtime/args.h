@@ -68,6 +68,22 @@ SP_HIDDEN struct sp__argspec *sp__args_resolve(struct sp__module *m, uintptr_t f
 SP_HIDDEN struct sp__argspec *sp__args_resolve_inlined(struct sp__module *m, uintptr_t fn_off, uintptr_t pc_off,
 						       const struct sp__argspec *base);
 
+/* DW_OP_entry_value(DW_OP_regN) (location_at keeps N in op1): the value
+ * the caller passed in that register, from its DW_TAG_call_site returning
+ * to ret_off (DW_AT_call_value, to evaluate in the caller's frame, whose
+ * frame base goes to fb); 0 ops if it has none. With sp__mod_lock held. */
+SP_HIDDEN uint8_t sp__args_call_value(struct sp__module *m, uintptr_t ret_off, unsigned regno, struct arg_op *ops,
+				      struct arg_op *fb, uint8_t *nfb);
+
+/* A call site's answer, cached per function (args_eval.c). */
+#define ARGS_CALL_VALUES 16
+struct sp__callvalue {
+	uintptr_t ret_off;
+	uint8_t regno, nops, nfb;
+	struct arg_op ops[MAX_OPS];
+	struct arg_op fb[MAX_OPS];
+};
+
 /* What site->args points to: the out-of-line call's argspec, and those of
  * the inlined calls seen so far (by call pc). Entries are appended under
  * sp__mod_lock and published by ninl (release). */
@@ -81,6 +97,8 @@ struct sp__argcache {
 		uintptr_t pc_off;
 		struct sp__argspec *spec; /* NULL: no inline information there */
 	} inl[ARGS_INLINED_MAX];
+	uint32_t ncv; /* published like ninl */
+	struct sp__callvalue cv[ARGS_CALL_VALUES];
 };
 
 #endif

@@ -39,6 +39,9 @@ struct frame_regs {
 	unw_cursor_t *cur;  /* positioned on the function's frame */
 	uintptr_t cfa;      /* 0 until needed */
 	unw_cursor_t *caller;
+	struct sp__argcache *cache; /* entry values: the call sites seen */
+	struct sp__module *m;
+	int depth;          /* entry values inside entry values: no */
 };
 
 static bool read_mem(uintptr_t addr, void *buf, size_t len)
@@ -75,9 +78,63 @@ static bool cfa_value(struct frame_regs *fr, uint64_t *v)
 
 enum { LOC_NONE, LOC_ADDR, LOC_VALUE };
 
+static int eval(struct frame_regs *fr, const struct arg_op *ops, uint8_t n, const struct arg_op *fb, uint8_t nfb,
+		uint64_t bias, uint64_t *out, bool *unsupported);
+
+/* DW_OP_entry_value(DW_OP_regN): what the caller put in register N for
+ * this call, by its DW_TAG_call_site (DW_AT_call_value, an expression over
+ * the caller's frame: gcc and clang use only what survives the call). Each
+ * call site is looked up once per function and cached. */
+static bool entry_value(struct frame_regs *fr, unsigned regno, uint64_t *v)
+{
+	uint64_t cfa;
+	unw_word_t ip;
+	if (fr->depth || !fr->cache || !cfa_value(fr, &cfa) || unw_get_reg(fr->caller, UNW_REG_IP, &ip) != 0 ||
+	    ip < fr->m->bias)
+		return false;
+	if (sp__module_find((uintptr_t)ip) != (int)(fr->m - sp__module_get(0)))
+		return false; /* called from another module: its DWARF is not open here */
+	uintptr_t ret_off = (uintptr_t)ip - fr->m->bias;
+	struct sp__argcache *c = fr->cache;
+	const struct sp__callvalue *cv = NULL;
+	uint32_t n = __atomic_load_n(&c->ncv, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < n && !cv; i++)
+		if (c->cv[i].ret_off == ret_off && c->cv[i].regno == regno)
+			cv = &c->cv[i];
+	if (!cv) {
+		if (n >= ARGS_CALL_VALUES || !sp__lock(&sp__mod_lock))
+			return false;
+		n = c->ncv;
+		for (uint32_t i = 0; i < n && !cv; i++)
+			if (c->cv[i].ret_off == ret_off && c->cv[i].regno == regno)
+				cv = &c->cv[i];
+		if (!cv && n < ARGS_CALL_VALUES) {
+			struct sp__callvalue *e = &c->cv[n];
+			e->ret_off = ret_off;
+			e->regno = (uint8_t)regno;
+			e->nops = sp__args_call_value(fr->m, ret_off, regno, e->ops, e->fb, &e->nfb);
+			__atomic_store_n(&c->ncv, n + 1, __ATOMIC_RELEASE);
+			cv = e;
+		}
+		sp__unlock(&sp__mod_lock);
+		if (!cv)
+			return false;
+	}
+	if (!cv->nops)
+		return false;
+	/* evaluated in the caller's frame */
+	unw_cursor_t up;
+	struct frame_regs cf = { fr->caller, 0, &up, NULL, fr->m, fr->depth + 1 };
+	bool un = false;
+	int kind = eval(&cf, cv->ops, cv->nops, cv->fb, cv->nfb, fr->m->bias, v, &un);
+	return kind != LOC_NONE; /* LOC_ADDR here: the expression's value */
+}
+
 /* Run a location expression. LOC_ADDR: the value lives at *out;
  * LOC_VALUE: *out is the value; LOC_NONE: not available / not handled. */
-static int eval(struct frame_regs *fr, const struct arg_op *ops, uint8_t n, const struct sp__argspec *spec,
+static bool entry_value(struct frame_regs *fr, unsigned regno, uint64_t *v);
+
+static int eval(struct frame_regs *fr, const struct arg_op *ops, uint8_t n, const struct arg_op *fb, uint8_t nfb,
 		uint64_t bias, uint64_t *out, bool *unsupported)
 {
 	uint64_t st[16];
@@ -108,7 +165,7 @@ static int eval(struct frame_regs *fr, const struct arg_op *ops, uint8_t n, cons
 		} else if (a == DW_OP_fbreg) {
 			uint64_t base;
 			bool un = false;
-			if (eval(fr, spec->fb, spec->nfb, spec, bias, &base, &un) != LOC_ADDR)
+			if (eval(fr, fb, nfb, fb, 0, bias, &base, &un) != LOC_ADDR)
 				goto bad;
 			st[sp++] = base + ops[i].op1;
 		} else if (a == DW_OP_call_frame_cfa) {
@@ -137,7 +194,11 @@ static int eval(struct frame_regs *fr, const struct arg_op *ops, uint8_t n, cons
 			*out = st[sp - 1];
 			return LOC_VALUE;
 		} else if (a == DW_OP_entry_value || a == DW_OP_GNU_entry_value) {
-			return LOC_NONE; /* the value on entry: gone by now */
+			/* the value on entry: gone by now, unless the caller's
+			 * call site says what it passed */
+			if (ops[i].op1 > 31 || !entry_value(fr, (unsigned)ops[i].op1, &v))
+				return LOC_NONE;
+			st[sp++] = v;
 		} else {
 			goto bad;
 		}
@@ -306,7 +367,7 @@ static bool param_value(const struct arg_param *p, struct frame_regs *fr, const 
 	bool unsupported = false;
 	if (p->inl_missing)
 		return marker(out, "<inlined>");
-	int kind = p->nops ? eval(fr, p->ops, p->nops, spec, bias, &loc, &unsupported) : LOC_NONE;
+	int kind = p->nops ? eval(fr, p->ops, p->nops, spec->fb, spec->nfb, bias, &loc, &unsupported) : LOC_NONE;
 	out->type = SP_VALUE_STR;
 	out->bits = 0;
 	out->str = NULL;
@@ -506,7 +567,7 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 	 * started the trace. */
 	const char *id_param = f == &t->frames[0] ? site->id_param : NULL;
 	bool named = false;
-	struct frame_regs fr = { &cur, 0, &caller };
+	struct frame_regs fr = { &cur, 0, &caller, c, m, 0 };
 	for (uint8_t i = 0; i < spec->nparams; i++) {
 		char buf[STR_MAX + 8];
 		struct arg_value v;

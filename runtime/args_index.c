@@ -385,6 +385,15 @@ static uint8_t location_at(Dwarf_Die die, Dwarf_Half at, uintptr_t pc_off, struc
 				Dwarf_Unsigned o1, o2, o3, br;
 				if (dwarf_get_location_op_value_c(desc, j, &atom, &o1, &o2, &o3, &br, &err) != DW_DLV_OK)
 					break;
+				if (atom == DW_OP_entry_value || atom == DW_OP_GNU_entry_value) {
+					/* the block: one DW_OP_regN is what call sites
+					 * can give back (args_eval.c); o2 points to it */
+					const uint8_t *blk = (const uint8_t *)(uintptr_t)o2;
+					o1 = o1 == 1 && blk && blk[0] >= DW_OP_reg0 && blk[0] <= DW_OP_reg31
+						     ? (Dwarf_Unsigned)(blk[0] - DW_OP_reg0)
+						     : ~(Dwarf_Unsigned)0;
+					o2 = 0;
+				}
 				ops[j] = (struct arg_op){ atom, o1, o2 };
 				n = (uint8_t)(j + 1);
 			}
@@ -688,4 +697,98 @@ struct sp__argspec *sp__args_resolve_inlined(struct sp__module *m, uintptr_t fn_
 	dwarf_dealloc_die(inl);
 	dwarf_dealloc_die(sub);
 	return spec;
+}
+
+/* ------------------------------------------------------------------------
+ * Entry values: what the caller passed in a register, from its call site
+ */
+
+static bool attr_addr(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at, Dwarf_Addr *v)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Attribute a;
+	bool ok = false;
+	if (dwarf_attr(die, at, &a, &err) == DW_DLV_OK) {
+		ok = dwarf_formaddr(a, v, &err) == DW_DLV_OK;
+		dwarf_dealloc_attribute(a);
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	return ok;
+}
+
+/* Below `parent`: the call site returning to ret_off, as a DIE offset. */
+static Dwarf_Off find_call_site(Dwarf_Debug dbg, Dwarf_Die parent, uintptr_t ret_off, int depth)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Die child;
+	Dwarf_Off found = 0;
+	if (depth > 32 || dwarf_child(parent, &child, &err) != DW_DLV_OK) {
+		if (err)
+			dwarf_dealloc_error(dbg, err);
+		return 0;
+	}
+	for (;;) {
+		Dwarf_Half tag = 0;
+		Dwarf_Addr pc;
+		dwarf_tag(child, &tag, &err);
+		if ((tag == DW_TAG_call_site && attr_addr(dbg, child, DW_AT_call_return_pc, &pc) && pc == ret_off) ||
+		    (tag == DW_TAG_GNU_call_site && attr_addr(dbg, child, DW_AT_low_pc, &pc) && pc == ret_off)) {
+			if (dwarf_dieoffset(child, &found, &err) != DW_DLV_OK)
+				found = 0;
+		} else if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+			found = find_call_site(dbg, child, ret_off, depth + 1);
+		}
+		Dwarf_Die sib;
+		int r = found ? DW_DLV_NO_ENTRY : dwarf_siblingof_b(dbg, child, 1, &sib, &err);
+		dwarf_dealloc_die(child);
+		if (r != DW_DLV_OK)
+			break;
+		child = sib;
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	return found;
+}
+
+uint8_t sp__args_call_value(struct sp__module *m, uintptr_t ret_off, unsigned regno, struct arg_op *ops,
+			    struct arg_op *fb, uint8_t *nfb)
+{
+	struct dwarf_index *d = module_index(m);
+	const struct fn_die *caller = d ? index_find(d, ret_off, true) : NULL;
+	Dwarf_Error err = NULL;
+	Dwarf_Die sub, cs, child;
+	uint8_t n = 0;
+	if (!caller || dwarf_offdie_b(d->dbg, caller->die, 1, &sub, &err) != DW_DLV_OK)
+		return 0;
+	Dwarf_Off off = find_call_site(d->dbg, sub, ret_off, 0);
+	*nfb = location_at(sub, DW_AT_frame_base, ret_off, fb);
+	dwarf_dealloc_die(sub);
+	if (!off || dwarf_offdie_b(d->dbg, off, 1, &cs, &err) != DW_DLV_OK)
+		return 0;
+	if (dwarf_child(cs, &child, &err) == DW_DLV_OK) {
+		for (;;) {
+			Dwarf_Half tag = 0;
+			dwarf_tag(child, &tag, &err);
+			if (tag == DW_TAG_call_site_parameter || tag == DW_TAG_GNU_call_site_parameter) {
+				struct arg_op where[MAX_OPS];
+				uint8_t nw = location_at(child, DW_AT_location, ret_off, where);
+				if (nw == 1 && where[0].atom == DW_OP_reg0 + regno) {
+					n = location_at(child, DW_AT_call_value, ret_off, ops);
+					if (!n)
+						n = location_at(child, DW_AT_GNU_call_site_value, ret_off, ops);
+				}
+			}
+			Dwarf_Die sib;
+			int r = n ? DW_DLV_NO_ENTRY : dwarf_siblingof_b(d->dbg, child, 1, &sib, &err);
+			dwarf_dealloc_die(child);
+			if (r != DW_DLV_OK)
+				break;
+			child = sib;
+		}
+	}
+	if (err)
+		dwarf_dealloc_error(d->dbg, err);
+	dwarf_dealloc_die(cs);
+	return n;
 }

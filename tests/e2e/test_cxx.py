@@ -169,7 +169,7 @@ def shown_name(prog, width):
     if not os.path.exists(path):
         record(prog, "wide.spd", {"SPANPROF_TRACE_CALLS": "main", "SPANPROF_EXCLUDE": "std::*"})
     wide = sp("show", "-f", path, "first", "--wide").splitlines()
-    node = [l for l in wide if "_Iter_comp_iter" in l][0].split()[0]
+    node = [l for l in wide if "_Iter_comp_iter<" in l and ">::operator()<" in l][0].split()[0]
     args = ["show", "-f", path, "first"] + (["--width", str(width)] if width else [])
     for line in sp(*args).splitlines():
         if line.split() and line.split()[0] == node:
@@ -195,7 +195,8 @@ def name_shortening_80_and_200():
     assert got == w200, repr(got)
     # --wide: never shortened; JSON: always the full name
     path = os.path.join(TMP, "wide.spd")
-    wide = [l for l in sp("show", "-f", path, "first", "--wide").splitlines() if "_Iter_comp_iter" in l][0]
+    wide = [l for l in sp("show", "-f", path, "first", "--wide").splitlines()
+            if "_Iter_comp_iter<" in l and ">::operator()<" in l][0]
     assert wide.endswith(full), wide
     jnames = {n["name"] for n in nodes(trace(path))}
     assert full.split("  ")[0] in jnames
