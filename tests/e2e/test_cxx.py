@@ -202,6 +202,24 @@ def name_shortening_80_and_200():
     assert full.split("  ")[0] in jnames
 
 
+@case
+def top_names_fit():
+    if CXXGRID == "none":
+        raise Skip("no C++ compiler")
+    path = os.path.join(TMP, "wide.spd")
+    if not os.path.exists(path):
+        shown_name(CXXGRID, None)
+    full = ("__gnu_cxx::__ops::_Iter_comp_iter<app::rank_rows(app::Grid const&)::{lambda(long, long)#1}>"
+            "::operator()<__gnu_cxx::__normal_iterator<long*, std::vector<long, std::allocator<long> > >, "
+            "__gnu_cxx::__normal_iterator<long*, std::vector<long, std::allocator<long> > > >")
+    rows = sp("top", "-f", path).splitlines()[2:]
+    names = [r[98:] for r in rows if len(r) > 98]  # after 98 columns of numbers
+    assert names and max(len(n) for n in names) <= 32, max(names, key=len)
+    assert "__gnu_cxx::__op…>::operator()<…>" in names, [n for n in names if "operator()" in n]
+    assert full in sp("top", "-f", path, "--wide"), "--wide shortens"
+    assert any(len(r) > 98 + 32 for r in sp("top", "-f", path, "--width", "200").splitlines())
+
+
 def kinds_data(path):
     root = trace(path)
     k = [n for n in nodes(root) if n["name"] == "kinds"]
