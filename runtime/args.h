@@ -76,7 +76,7 @@ SP_HIDDEN uint8_t sp__args_call_value(struct sp__module *m, uintptr_t ret_off, u
 				      struct arg_op *fb, uint8_t *nfb);
 
 /* A call site's answer, cached per function (args_eval.c). */
-#define ARGS_CALL_VALUES 16
+#define ARGS_CALL_VALUES 8
 struct sp__callvalue {
 	uintptr_t ret_off;
 	uint8_t regno, nops, nfb;
