@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_cxx.py - C++ programs and optimized builds (issue 12), end to end.
 
-usage: test_cxx.py SPANPROF ARGS_O0 ARGS_O2 CXXGRID CXXGRID_CLANG ARGS_CXX
+usage: test_cxx.py SPANPROF ARGS_O0 ARGS_O2 CXXGRID CXXGRID_CLANG ARGS_CXX CC_ID
 CXXGRID is samples/cxxgrid built by the C++ compiler Meson found,
 CXXGRID_CLANG the same built by clang++ -finstrument-functions-after-inlining;
 either may be 'none' (no such compiler): its cases report SKIP.
@@ -17,6 +17,7 @@ import tempfile
 
 SPANPROF, ARGS_O0, ARGS_O2, CXXGRID, CXXGRID_CLANG, ARGS_CXX = [
     a if a == "none" else os.path.abspath(a) for a in sys.argv[1:7]]
+CC_ID = sys.argv[7] if len(sys.argv) > 7 else "?"  # the C compiler that built args_kinds
 TMP = tempfile.mkdtemp(prefix="sp-cxx-")
 results = []
 
@@ -257,6 +258,10 @@ def args_all_kinds_O2():
     # integers and strings have a location at entry here (they are used
     # after the hook): exact
     assert k["i"] == -7 and k["ul"] == 4000000000 and k["s"] == "hello", k
+    if CC_ID == "gcc":
+        # b only has an entry value at the hook (DW_OP_entry_value(r8)):
+        # main's DW_TAG_call_site says it passed 1
+        assert k["b"] is True, k
     assert st == {"st": "STYLE_BOLD|STYLE_UNDER"}, st
     # tiny is inlined into main twice: its arguments come from main's
     # inline information (b=5 is a constant there), or are markers
