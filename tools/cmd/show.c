@@ -107,10 +107,10 @@ static void line(const struct show *s, const sp_node *n, unsigned depth, bool la
 		size_t used = 42 + (depth > MAX_GUIDES ? 8 : 3 * (size_t)depth);
 		if (n->file) {
 			const char *base = strrchr(n->file, '/');
-			used += 2 + strlen(base ? base + 1 : n->file) + (size_t)snprintf(NULL, 0, ":%u", n->line);
+			used += 2 + strlen(base ? base + 1 : n->file) + (n->line ? (size_t)snprintf(NULL, 0, ":%u", n->line) : 0);
 		}
-		if (hot && depth)
-			used += 3; /* "  ◀" */
+		/* the hot-path marker is not counted: a name must not depend
+		 * on timing */
 		/* at least 32 columns: a deep line may overflow, but a name
 		 * cut to a few characters helps nobody */
 		size_t left = s->width > used + 32 ? s->width - used : 32;
@@ -123,7 +123,11 @@ static void line(const struct show *s, const sp_node *n, unsigned depth, bool la
 		       fmt_ms(c, sizeof c, n->max_ns));
 	if (n->file) {
 		const char *base = strrchr(n->file, '/');
-		printf("  %s%s:%u%s", fmt_c(C_DIM), base ? base + 1 : n->file, n->line, fmt_c(C_RESET));
+		/* no line: gcc gives a lambda's operator() none */
+		if (n->line)
+			printf("  %s%s:%u%s", fmt_c(C_DIM), base ? base + 1 : n->file, n->line, fmt_c(C_RESET));
+		else
+			printf("  %s%s%s", fmt_c(C_DIM), base ? base + 1 : n->file, fmt_c(C_RESET));
 	}
 	if (n->ndata) {
 		printf("  %s", fmt_c(C_GREEN));
