@@ -526,7 +526,7 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 	if (c->failed)
 		return;
 	const struct sp__argspec *spec = NULL;
-	bool markers_only = false; /* every parameter: <inlined> */
+	const char *all = NULL; /* every parameter gets this marker */
 	if (!inlined) {
 		if (__atomic_load_n(&c->out_pc, __ATOMIC_ACQUIRE) != pc_off && sp__lock(&sp__mod_lock)) {
 			/* first out-of-line call after inlined ones */
@@ -540,7 +540,8 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 			sp__unlock(&sp__mod_lock);
 		}
 		spec = c->out;
-		markers_only = __atomic_load_n(&c->out_pc, __ATOMIC_ACQUIRE) != pc_off;
+		if (__atomic_load_n(&c->out_pc, __ATOMIC_ACQUIRE) != pc_off)
+			all = "<?>"; /* its locations were resolved elsewhere */
 	} else {
 		uint32_t n = __atomic_load_n(&c->ninl, __ATOMIC_ACQUIRE);
 		uint32_t i = 0;
@@ -560,7 +561,7 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 		spec = i < ARGS_INLINED_MAX && i < __atomic_load_n(&c->ninl, __ATOMIC_ACQUIRE) ? c->inl[i].spec : NULL;
 		if (!spec) {
 			spec = c->out;
-			markers_only = true;
+			all = "<inlined>"; /* no inline information for this call */
 		}
 	}
 	/* The trace's id, for SPANPROF_TRACE=NAME@PARAM, when this call
@@ -571,8 +572,7 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 	for (uint8_t i = 0; i < spec->nparams; i++) {
 		char buf[STR_MAX + 8];
 		struct arg_value v;
-		bool ok = markers_only ? marker(&v, "<inlined>")
-					: param_value(&spec->p[i], &fr, spec, m->bias, buf, &v);
+		bool ok = all ? marker(&v, all) : param_value(&spec->p[i], &fr, spec, m->bias, buf, &v);
 		sp__add_data(t, f->ord, false, v.type, spec->p[i].name, v.bits, v.str);
 		if (id_param && !strcmp(spec->p[i].name, id_param)) {
 			named = true;
