@@ -64,6 +64,7 @@ enum sp__site_kind {
 #define SP_SPAN_REC_SIZE 24u
 #define SP_CUMUL_REC_SIZE 56u
 #define SP_DATA_REC_SIZE 16u /* then key and string bytes, padded to 8 */
+#define SP_DATA_STR_MARKER 1u /* a string's value field: "<optimized out>" and such, not a value */
 
 /* The records as the runtime builds them in place; a reader decodes the
  * bytes (decode.c) and never casts. */

@@ -215,6 +215,7 @@ typedef struct sp_kv {
 	const char *key;
 	sp_value_type type;
 	bool truncated; /* the string value (or the key) was cut */
+	bool marker;    /* a string that stands in for a value: "<optimized out>", "<inlined>" */
 	union {
 		int64_t i64;
 		uint64_t u64;

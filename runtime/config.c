@@ -7,6 +7,8 @@
  */
 #include "internal.h"
 
+#include "cxxname.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -193,6 +195,13 @@ int sp__globs_find_name(const struct sp__globs *g, const char *name)
 			return (int)i;
 		if (alt && sp__glob_match(g->names[i], alt))
 			return (int)i;
+		/* A qualified name also matches from the right, on a "::"
+		 * boundary: "Grid::*" is every method of every class Grid,
+		 * "app::Grid::*" only app's. */
+		size_t n = strlen(name);
+		for (size_t at = sp__cxx_next_scope(name, n, 0); at < n; at = sp__cxx_next_scope(name, n, at))
+			if (sp__glob_match(g->names[i], name + at))
+				return (int)i;
 	}
 	return -1;
 }

@@ -245,11 +245,10 @@ struct sp__site {
 	const char *name; /* FUNC: symbol (may be NULL); PROBE, NAME: the name */
 	const struct sp_srcloc *loc; /* PROBE */
 	atomic_uint_fast64_t calls;  /* traces this site started (ids) */
-	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argspec (args.h) */
+	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argcache (args.h) */
 	const char *id_param;        /* FUNC: SPANPROF_TRACE=NAME@PARAM, the id's parameter */
 	atomic_int id_warned;        /* that parameter's value could not be read (told once) */
 };
-#define SP_ARGS_NONE ((void *)1) /* its arguments cannot be read */
 
 /* Decision bits in a cache value; the low 26 bits are the site id. */
 #define SP_FN_SITE_MASK 0x03ffffffu

@@ -13,6 +13,8 @@
  */
 #include "internal.h"
 
+#include "cxxname.h"
+
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,7 +343,7 @@ static void fsite_add(uint32_t id)
 struct names {
 	const char *v[3];
 	char *demangled;
-	char plain[256];
+	char *plain; /* STL names run to hundreds of characters */
 };
 
 static void names_of(const char *sym, struct names *n)
@@ -364,12 +366,12 @@ static void names_of(const char *sym, struct names *n)
 	}
 	n->demangled = d;
 	n->v[1] = d;
-	const char *paren = strchr(d, '(');
-	if (paren && paren != d && (size_t)(paren - d) < sizeof n->plain) {
-		memcpy(n->plain, d, (size_t)(paren - d));
-		n->plain[paren - d] = '\0';
-		n->v[2] = n->plain;
-	}
+	/* without the parameter list, and without the return type the
+	 * demangler writes for template functions ("long app::total<long>(...)") */
+	size_t b, e;
+	sp__cxx_name_span(d, strlen(d), &b, &e);
+	if (e > b && (b > 0 || d[e]))
+		n->v[2] = n->plain = strndup(d + b, e - b);
 }
 
 static int match_index(const struct sp__globs *g, const struct names *n)
@@ -413,6 +415,7 @@ static uint32_t decide_flags(const char *name, uint32_t files, const char **id_p
 	bool excluded = (files & SP_LIST_EXCLUDE) || match_any(&c->exclude, &n);
 	sp__patterns_note(n.v);
 	free(n.demangled);
+	free(n.plain);
 	if (excluded) {
 		/* Excluding wins over trace_all, args and the trace_calls scope;
 		 * a function named as a trace or trace_calls root stays one. */

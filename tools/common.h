@@ -95,6 +95,9 @@ int cmd_source_opt(const char *cmd, struct cmd_source *s, int o, const char *arg
 
 /* -p PID: ask a running program (started with SPANPROF_SIGNAL) for a dump
  * and read that; parse with live_pid. */
+/* Text outputs fit names to the terminal (80 columns when not one). */
+#define CMD_OPT_WIDE { 0, "wide", NULL, "never shorten names (default: fit the terminal, 80 columns when not one)", 'W' }
+#define CMD_OPT_WIDTH { 0, "width", "N", "fit names to N columns", 'X' }
 #define CMD_OPT_PID { 'p', "pid", "PID", "read a running program instead (it needs SPANPROF_SIGNAL)", 'p' }
 
 #endif

@@ -17,7 +17,8 @@
 #include "render/json.h"
 #include "render/model_json.h"
 
-enum { O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c', O_MERGE = 'M' };
+enum { O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c', O_MERGE = 'M', O_WIDE = 'W',
+       O_WIDTH = 'X' };
 
 /* A node with more children than this shows them merged by name. Wide
  * enough that ordinary nodes (phases, a few dozen calls) read as they
@@ -33,6 +34,8 @@ const struct cli_opt show_opts[] = {
 	{ 0, "merge", "N", "merge same-name children into one line (×count) where a node has more than N (default: 20; 0: never)", O_MERGE },
 	{ 0, "json", NULL, "print the trace's data model as JSON", O_JSON },
 	{ 0, "color", "WHEN", "auto, always or never (default: auto)", O_COLOR },
+	CMD_OPT_WIDE,
+	CMD_OPT_WIDTH,
 	{ 0 },
 };
 
@@ -66,6 +69,7 @@ struct show {
 	size_t cap;
 	char *more; /* per depth: that ancestor has siblings below (draws │) */
 	bool tty;   /* stdout is a terminal: no progress line over the output */
+	unsigned width; /* columns for a line, 0: no limit */
 };
 
 static bool shown_ns(const struct show *s, const sp_node *parent, uint64_t ns)
@@ -106,6 +110,25 @@ static void prefix(const struct show *s, unsigned depth, bool last)
 	fputs(fmt_c(C_RESET), stdout);
 }
 
+/* A long (C++) name shortened to what the line has left after the
+ * columns, the guides, `extra` columns of its own and file:line. */
+static const char *fit_name(const struct show *s, const sp_node *n, unsigned depth, size_t extra, char *nbuf,
+			    size_t size)
+{
+	if (!s->width)
+		return n->name;
+	size_t used = 42 + (depth > MAX_GUIDES ? 8 : 3 * (size_t)depth) + extra;
+	if (n->file) {
+		const char *base = strrchr(n->file, '/');
+		used += 2 + strlen(base ? base + 1 : n->file) + (n->line ? (size_t)snprintf(NULL, 0, ":%u", n->line) : 0);
+	}
+	/* the hot-path marker is not counted: a name must not depend on
+	 * timing; at least 32 columns: a deep line may overflow, but a name
+	 * cut to a few characters helps nobody */
+	size_t left = s->width > used + 32 ? s->width - used : 32;
+	return fmt_shorten(n->name, (unsigned)left, nbuf, size);
+}
+
 static void line(const struct show *s, const sp_node *n, unsigned depth, bool last)
 {
 	char a[32], b[32], c[32];
@@ -119,14 +142,20 @@ static void line(const struct show *s, const sp_node *n, unsigned depth, bool la
 	if ((n->index & 0xffff) == 0xffff && !s->tty)
 		msg_progress("show: %u of %u spans", n->index + 1, s->t->dec.nnodes);
 	prefix(s, depth, last);
-	printf("%s%s%s", hot ? fmt_c(C_RED) : fmt_c(C_BOLD), n->name, fmt_c(C_RESET));
+	char nbuf[4096];
+	const char *name = fit_name(s, n, depth, 0, nbuf, sizeof nbuf);
+	printf("%s%s%s", hot ? fmt_c(C_RED) : fmt_c(C_BOLD), name, fmt_c(C_RESET));
 	if (n->kind == SP_NODE_CUMULATIVE)
 		printf("  %s×%llu%s  min/avg/max %s/%s/%s ms", fmt_c(C_CYAN), (unsigned long long)n->count,
 		       fmt_c(C_RESET), fmt_ms(a, sizeof a, n->min_ns), fmt_ms(b, sizeof b, n->avg_ns),
 		       fmt_ms(c, sizeof c, n->max_ns));
 	if (n->file) {
 		const char *base = strrchr(n->file, '/');
-		printf("  %s%s:%u%s", fmt_c(C_DIM), base ? base + 1 : n->file, n->line, fmt_c(C_RESET));
+		/* no line: gcc gives a lambda's operator() none */
+		if (n->line)
+			printf("  %s%s:%u%s", fmt_c(C_DIM), base ? base + 1 : n->file, n->line, fmt_c(C_RESET));
+		else
+			printf("  %s%s%s", fmt_c(C_DIM), base ? base + 1 : n->file, fmt_c(C_RESET));
 	}
 	if (n->ndata) {
 		printf("  %s", fmt_c(C_GREEN));
@@ -158,9 +187,12 @@ static void group_line(const struct show *s, const struct group *g, unsigned dep
 	printf("%6s  %10s  %10s  %4u.%u%%  ", "", fmt_ms(a, sizeof a, g->total_ns), fmt_ms(b, sizeof b, g->self_ns),
 	       tenths / 10, tenths % 10);
 	prefix(s, depth, last);
-	printf("%s%s%s  %s×%llu%s  avg/max %s/%s ms", fmt_c(C_BOLD), g->first->name, fmt_c(C_RESET), fmt_c(C_CYAN),
-	       (unsigned long long)g->count, fmt_c(C_RESET), fmt_ms(a, sizeof a, g->total_ns / g->count),
-	       fmt_ms(c, sizeof c, g->max_ns));
+	fmt_ms(a, sizeof a, g->total_ns / g->count);
+	fmt_ms(c, sizeof c, g->max_ns);
+	char nbuf[4096];
+	size_t extra = (size_t)snprintf(NULL, 0, "  ×%llu  avg/max %s/%s ms", (unsigned long long)g->count, a, c) - 1;
+	printf("%s%s%s  %s×%llu%s  avg/max %s/%s ms", fmt_c(C_BOLD), fit_name(s, g->first, depth, extra, nbuf, sizeof nbuf),
+	       fmt_c(C_RESET), fmt_c(C_CYAN), (unsigned long long)g->count, fmt_c(C_RESET), a, c);
 	if (g->first->file) {
 		const char *base = strrchr(g->first->file, '/');
 		printf("  %s%s:%u%s", fmt_c(C_DIM), base ? base + 1 : g->first->file, g->first->line, fmt_c(C_RESET));
@@ -324,6 +356,7 @@ int cmd_show(int argc, char **argv)
 	const char *zoom = NULL, *color = "auto";
 	bool json = false;
 	struct show s = { .max_depth = ~0ull, .merge = DEFAULT_MERGE };
+	unsigned long long width = ~0ull;
 	struct cli_parser p;
 	cli_init(&p, "show", argc, argv);
 	for (int o; (o = cli_next(&p)) != CLI_END;) {
@@ -333,6 +366,11 @@ int cmd_show(int argc, char **argv)
 		case O_JSON: json = true; break;
 		case O_ZOOM: zoom = p.arg; break;
 		case O_COLOR: color = p.arg; break;
+		case O_WIDE: width = 0; break;
+		case O_WIDTH:
+			if (cli_uint(&p, "--width", p.arg, 1u << 16, &width) || !width)
+				return 2;
+			break;
 		case O_DEPTH:
 			if (cli_uint(&p, "--depth", p.arg, 1u << 30, &s.max_depth))
 				return 2;
@@ -374,6 +412,7 @@ int cmd_show(int argc, char **argv)
 	fmt_color_setup(color);
 	s.t = &t;
 	s.tty = isatty(STDOUT_FILENO);
+	s.width = fmt_width(width == ~0ull ? -1 : (long)width);
 	s.hot = calloc(t.dec.nnodes, 1);
 	if (!s.hot) {
 		msg_errorf("out of memory");

@@ -20,7 +20,7 @@
 #include "render/fmt.h"
 #include "render/json.h"
 
-enum { O_BY = 'b', O_SORT = 's', O_LIMIT = 'l', O_JSON = 'j' };
+enum { O_BY = 'b', O_SORT = 's', O_LIMIT = 'l', O_JSON = 'j', O_WIDE = 'W', O_WIDTH = 'X' };
 
 const struct cli_opt top_opts[] = {
 	CMD_OPT_FILE,
@@ -29,6 +29,8 @@ const struct cli_opt top_opts[] = {
 	{ 's', "sort", "KEY", "total, self, count, avg, p95 or max (default: total)", O_SORT },
 	{ 0, "limit", "N", "at most N lines (default: all)", O_LIMIT },
 	{ 0, "json", NULL, "print the table as JSON", O_JSON },
+	CMD_OPT_WIDE,
+	CMD_OPT_WIDTH,
 	{ 0 },
 };
 
@@ -303,8 +305,12 @@ static void print_json(const struct table *tb, size_t shown)
 	json_free(&j);
 }
 
-static void print_text(const struct table *tb, size_t shown)
+static void print_text(const struct table *tb, size_t shown, unsigned width)
 {
+	/* the name comes last, after 98 columns of numbers: long (C++)
+	 * names are shortened to what the width leaves, 32 at least */
+	unsigned left = width ? (width > 98 + 32 ? width - 98 : 32) : 0;
+	char nbuf[4096];
 	printf("%10s  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", "count", "total ms", "self ms", "avg ms",
 	       "p50 ms", "p95 ms", "p99 ms", "max ms", tb->fn ? "function" : "name");
 	printf("----------  -----------  -----------  ----------  ----------  ----------  ----------  ----------  "
@@ -315,7 +321,8 @@ static void print_text(const struct table *tb, size_t shown)
 		printf("%10llu  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", (unsigned long long)a->count,
 		       fmt_ms(b[0], 32, a->total), fmt_ms(b[1], 32, a->self),
 		       fmt_ms(b[2], 32, avg(a)), fmt_ms(b[3], 32, a->p50),
-		       fmt_ms(b[4], 32, a->p95), fmt_ms(b[5], 32, a->p99), fmt_ms(b[6], 32, a->max), a->key);
+		       fmt_ms(b[4], 32, a->p95), fmt_ms(b[5], 32, a->p99), fmt_ms(b[6], 32, a->max),
+		       fmt_shorten(a->key, left, nbuf, sizeof nbuf));
 	}
 	printf("\n%zu %s in %zu traces%s\n", tb->n, tb->fn ? "functions" : "names", tb->ntraces,
 	       shown < tb->n ? " (some not shown: --limit)" : "");
@@ -337,6 +344,7 @@ int cmd_top(int argc, char **argv)
 	const char *by = "name";
 	unsigned long long limit = ~0ull;
 	bool json = false;
+	unsigned long long width = ~0ull;
 	sort_key = "total";
 	struct cli_parser p;
 	cli_init(&p, "top", argc, argv);
@@ -346,6 +354,11 @@ int cmd_top(int argc, char **argv)
 		case CLI_ERROR: return 2;
 		case O_JSON: json = true; break;
 		case O_BY: by = p.arg; break;
+		case O_WIDE: width = 0; break;
+		case O_WIDTH:
+			if (cli_uint(&p, "--width", p.arg, 1u << 16, &width) || !width)
+				return 2;
+			break;
 		case O_SORT: sort_key = p.arg; break;
 		case O_LIMIT:
 			if (cli_uint(&p, "--limit", p.arg, 1ull << 40, &limit))
@@ -381,7 +394,7 @@ int cmd_top(int argc, char **argv)
 		if (json)
 			print_json(&tb, shown);
 		else
-			print_text(&tb, shown);
+			print_text(&tb, shown, fmt_width(width == ~0ull ? -1 : (long)width));
 	}
 	table_free(&tb);
 	cmd_close_set(&set);

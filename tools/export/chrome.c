@@ -152,6 +152,38 @@ static int layout_trace(const struct rd_tree *t, struct layout *L)
 	return 0;
 }
 
+/* What a viewer reads back from "%llu.%03u": the nearest double to ns /
+ * 1000, which is also what this division gives. */
+static double us(uint64_t ns)
+{
+	return (double)ns / 1000.0;
+}
+
+/* Viewers add ts and dur in floating point: two events that touch in
+ * nanoseconds (a child ending with its parent, the same tick converted)
+ * may overlap by a hair once added, and the child then ends "after" its
+ * parent. Shorten such an event by the nanoseconds it takes for its end
+ * to read at or before its parent's end and its next sibling's start.
+ * Pre-order: a parent's duration is final before its children's. `t0`:
+ * the trace's offset in the file, as written. */
+static void fit_floats(const struct rd_tree *t, struct layout *L, uint64_t t0)
+{
+	for (uint32_t i = 1; i < t->dec.nnodes; i++) {
+		const sp_node *nd = &t->dec.nodes[i];
+		double ts = us(t0 + L->ts[i]);
+		double lim = us(t0 + L->ts[nd->parent->index]) + us(L->dur[nd->parent->index]);
+		/* a sibling that starts where this one ends (cumulative nodes
+		 * are placed in gaps, so the next in time need not be the next
+		 * sibling) */
+		if (nd->next_sibling && L->ts[nd->next_sibling->index] >= L->ts[i] + L->dur[i]) {
+			double next = us(t0 + L->ts[nd->next_sibling->index]);
+			lim = next < lim ? next : lim;
+		}
+		while (L->dur[i] && ts + us(L->dur[i]) > lim)
+			L->dur[i]--;
+	}
+}
+
 static void layout_free(struct layout *L)
 {
 	free(L->ts);
@@ -373,6 +405,8 @@ int export_chrome(FILE *out, const struct export_part *parts, size_t nparts)
 				rc = 1;
 			}
 			uint64_t t0 = rd_dump_wall_ns(d, t.tr->t0) - origin;
+			if (!rc)
+				fit_floats(&t, &L, t0);
 			for (uint32_t i = 0; i < t.dec.nnodes && !rc; i++) {
 				const sp_node *nd = &t.dec.nodes[i];
 				if (nd->file && name_where(&j, &W, nd, d->pid, track[k])) {

@@ -78,7 +78,9 @@ static void compute(struct rd_dump *d, struct names *n, uint32_t id)
 		n->file[id] = sym.file;
 		n->line[id] = sym.line;
 	} else if (s->name && *s->name) {
-		n->name[id] = strdup(s->name); /* read in the process: right even if rebuilt */
+		n->name[id] = rd_demangle(s->name, false); /* read in the process: right even if rebuilt */
+		if (!n->name[id])
+			n->name[id] = strdup(s->name);
 	} else {
 		snprintf(buf, sizeof buf, "%s+0x%llx", m ? base_name(m->path) : "?",
 			 (unsigned long long)(m ? s->offset : s->address));
