@@ -16,6 +16,10 @@
     for (const b of ENC.encode(name)) h = Math.imul(h ^ b, 16777619) >>> 0;
     return (h >>> 8) % PALETTE.length;
   }
+  function ink(hex) { // black or white text, whichever reads on hex
+    const v = parseInt(hex.slice(1), 16), r = v >> 16, g = (v >> 8) & 255, b = v & 255;
+    return 0.299 * r + 0.587 * g + 0.114 * b > 140 ? "#111" : "#fff";
+  }
   function byteCmp(a, b) { // strcmp order
     const x = ENC.encode(a), y = ENC.encode(b);
     for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
@@ -201,15 +205,19 @@
     const ended = (list.sources || []).reduce((a, s) => a + ((s.counts || {}).ended || 0), 0);
     if (S.recording == null && S.lastEnded != null && ended > S.lastEnded) S.recording = true;
     S.lastEnded = ended;
+    document.body.dataset.ended = ended;
     drawSource();
     drawStats();
     drawList();
     if (list.live) { $("controls").hidden = false; drawState(); }
-    if (S.sel && !S.traces.some((t) => t.key === S.sel)) { // cleared or evicted
+    // A trace evicted meanwhile keeps its detail (its tree is here); Clear
+    // and an empty list close it.
+    if (S.sel && (S.cleared || !S.traces.length) && !S.traces.some((t) => t.key === S.sel)) {
       S.sel = null;
       S.tree = null;
       drawDetail();
     }
+    S.cleared = false;
     document.body.dataset.refreshes = ++S.refreshes;
   }
 
@@ -223,6 +231,7 @@
     status("");
     api("/api/ctl?cmd=" + cmd, "POST").then(() => {
       if (cmd !== "clear") S.recording = cmd === "enable";
+      else S.cleared = true;
       return refresh();
     }, (e) => status(e.message));
   }
@@ -295,7 +304,7 @@
       const est = (lt.spans || 0) * 2 * src.overhead_per_span_ns;
       box.append(el("div", { class: "mf-profiler-info mf-profiler-overhead" },
         el("b", { text: "overhead " }), `${src.overhead_per_span_ns.toFixed(1)} ns per span boundary; ` +
-        `\u2248${ms(est)} ms in this trace; ${(+src.total_overhead_ms).toFixed(3)} ms in all`));
+        `\u2248${(est / 1e3).toFixed(2)} \u00B5s in this trace; ${(+src.total_overhead_ms).toFixed(3)} ms in all`));
     }
     return box;
   }
@@ -443,7 +452,8 @@
       const name = n.kind === "cumulative" ? `${n.name} \u00D7${n.count}` : n.name;
       const pct = root.total ? 100 * n.total / root.total : 0;
       const cell = el("div", { class: "mf-profiler-flame-cell", "data-path": n.path, text: name,
-        style: `left:${100 * x}%;width:${100 * w}%;top:${d * H}px;background:${PALETTE[nameColor(n.name)]}` });
+        style: `left:${100 * x}%;width:${100 * w}%;top:${d * H}px;background:${PALETTE[nameColor(n.name)]};` +
+          `color:${ink(PALETTE[nameColor(n.name)])}` });
       const label = `${n.name}: ${ms(n.total)} ms (${pct.toFixed(1)}%)`;
       cell.addEventListener("mousemove", (e) => showTip(e, label));
       cell.addEventListener("mouseleave", hideTip);
