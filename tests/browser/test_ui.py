@@ -405,6 +405,14 @@ def report_from_file_shows_the_same_list_and_tree():
     check_list_and_tree(d, dump, "report")
     eq(css(d, "#controls")[0].is_displayed(), False, "no control buttons in a report")
     shot(d, "8-report")
+    # several dumps: a row per trace of each, told apart by a dump column
+    two = os.path.join(TMP, "two.html")
+    eq(sp("report", "-f", dump, "-f", dump, "-o", two).strip(), f"{two} (48 traces)", "report of two dumps")
+    d.get("file://" + two)
+    wait(d, "48 rows", lambda: len(rows(d)) == 48)
+    eq(sorted(rows(d)), sorted(f"{f}:{q}" for f in (0, 1) for q in range(1, 25)), "keys of two dumps")
+    assert css(d, 'th[data-col="file"]'), "no dump column"
+    open_trace(d, "1:5", "navigate_cell")
 
 
 @case

@@ -75,6 +75,7 @@
 
   // ---- the list (ProfilerList) ----
   const COLS = [
+    { key: "file", label: "dump", multi: true, fmt: (i) => ((S.list.sources[i] || {}).path || "").split("/").pop() },
     { key: "seq", label: "#", num: true },
     { key: "name", label: "name" },
     { key: "id", label: "id" },
@@ -94,7 +95,8 @@
     return m;
   }
   function columns() {
-    return COLS.filter((c) => !c.optional || S.traces.some((t) => t[c.key] != null));
+    return COLS.filter((c) => (!c.optional || S.traces.some((t) => t[c.key] != null)) &&
+      (!c.multi || (S.list.sources || []).length > 1));
   }
   function drawHeads() {
     const tr = $("heads");
@@ -293,7 +295,10 @@
     add("id", t.id || "\u2014");
     add("start", wall(t.start_ns));
     add("total", ms(t.duration_ns) + " ms");
-    if (lt.cpu_ns != null) add("cpu", ms(lt.cpu_ns) + " ms");
+    const cpu = lt.cpu_ns != null ? lt.cpu_ns : t.cpu_ns;
+    if (cpu != null) add("cpu", ms(cpu) + " ms");
+    if (t.voluntary_switches != null)
+      add("switches", `${t.voluntary_switches} voluntary, ${t.involuntary_switches} involuntary`);
     add("thread", String(t.thread));
     if (t.dropped_spans) add("dropped spans", String(t.dropped_spans));
     const data = dataText(t.data);
