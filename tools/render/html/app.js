@@ -272,7 +272,13 @@
     S.sel = key;
     for (const tr of $("rows").children) tr.classList.toggle("selected", tr.dataset.key === key);
     const have = S.trees[key];
-    const done = (t) => { if (S.sel !== key) return; S.tree = prepare(t); S.zoom = S.tree.root; drawDetail(); };
+    const done = (t) => {
+      if (S.sel !== key) return;
+      if (!t) return status(`trace ${key} could not be read`); // report: said on stderr when written
+      S.tree = prepare(t);
+      S.zoom = S.tree.root;
+      drawDetail();
+    };
     if (have) return done(have);
     if (EMBED) return done(EMBED.trees[key]);
     api("/api/trace?key=" + encodeURIComponent(key)).then((t) => { S.trees[key] = t; done(t); }, (e) => status(e.message));
