@@ -375,8 +375,10 @@ static int write_locked(const char *path)
 	sp__modules_scan(); /* libraries loaded since the last look */
 	size_t n;
 	struct sp__store_stats st;
-	struct sp__trace **v = sp__store_grab_stats(&n, &st);
-	int rc = write_all(fd, v, n, &st);
+	int rc;
+	struct sp__trace **v = sp__store_grab_stats(&n, &st, &rc);
+	if (!rc) /* else no dump: an empty one would say the store was empty */
+		rc = write_all(fd, v, n, &st);
 	sp__store_release(v, n);
 	if (!rc)
 		rc = seal(fd);

@@ -28,7 +28,7 @@ static bool forked; /* this process is a fork child of the one that started */
 
 void sp__update_hooks(void)
 {
-	atomic_store(&sp__g.hooks, sp__recording() && sp__cfg.any_globs && !atomic_load(&sp__g.exiting));
+	sp__hooks_publish(sp__recording() && sp__cfg.any_globs && !atomic_load(&sp__g.exiting));
 }
 
 static int output_path(const char *pattern, char *out, size_t size)

@@ -1,13 +1,16 @@
 /* internal.h - what the runtime's files share. Not installed.
  *
  * Map of the runtime (one job per file):
- *   hooks.c     __cyg_profile_func_enter/exit: the hot path
+ *   hooks.c     __cyg_profile_func_enter/exit: the hot path; the entry
+ *               points of hooks_stub.c (libspanprof_hooks.a, the hooks
+ *               linked into the program) and the registry of its flags
  *   probes.c    the manual API: SP_SPAN & co., data setters, context save/restore
  *   stack.h/.c  a thread's stack of open spans and its trace being built
  *   thread.c    per-thread records: creation, thread exit, fork
  *   store.c     the ring of committed traces, byte budget, eviction
- *   sites.c     what a record names (probe, function, run-time name) and the
- *               per-function decision cache the hooks read
+ *   sites.c     what a record names (probe, function, run-time name), the
+ *               per-function decision cache the hooks read and its
+ *               out-of-scope filter
  *   modules.c   loaded executables and libraries, ELF symbol tables
  *   dwarf_files.c  which functions a source file defines (file:NAME patterns)
  *   args_index.c  arguments of SPANPROF_ARGS functions: where, from DWARF
@@ -282,6 +285,27 @@ SP_INLINE const struct sp__centry *sp__cache_find(uintptr_t fn)
 	}
 }
 
+/* The out-of-scope filter: functions known to record nothing outside a
+ * traced scope (no SP_FN_RECORD bit), direct-mapped by address, keys only
+ * (8 bytes a slot, no hash multiply, no table pointer to load). Out of
+ * scope, a hit is the whole decision: one load and a compare that hit L1
+ * in any loop. A slot keeps its first function (threads never fight over
+ * a slot); a function that finds its slot taken falls back to the cache.
+ * Cleared with the cache's tombstones after a dlclose (sites.c). */
+#define SP_SKIP_SLOTS 2048u
+extern SP_HIDDEN _Atomic uintptr_t sp__skip[SP_SKIP_SLOTS];
+SP_INLINE _Atomic uintptr_t *sp__skip_slot(uintptr_t fn)
+{
+	return &sp__skip[(fn >> 4) & (SP_SKIP_SLOTS - 1)]; /* functions are 16-byte aligned at -O2 */
+}
+SP_INLINE bool sp__skip_has(uintptr_t fn)
+{
+	return atomic_load_explicit(sp__skip_slot(fn), memory_order_relaxed) == fn;
+}
+/* Add `fn`, whose cached decision has no SP_FN_RECORD bit, if its slot is
+ * free. */
+SP_HIDDEN void sp__skip_add(uintptr_t fn);
+
 /* The decision for function `fn`, or 0 when it was never seen. */
 SP_INLINE uint32_t sp__cache_get(uintptr_t fn, uint32_t *size)
 {
@@ -321,6 +345,8 @@ extern SP_HIDDEN struct sp__global sp__g;
 SP_INLINE bool sp__recording(void) { return __atomic_load_n(&sp__on, __ATOMIC_RELAXED) != 0; }
 SP_INLINE void sp__set_recording(bool on) { __atomic_store_n(&sp__on, on, __ATOMIC_RELAXED); }
 SP_HIDDEN void sp__update_hooks(void);
+/* Set sp__g.hooks and the flags of the hook stubs (hooks.c). */
+SP_HIDDEN void sp__hooks_publish(int on);
 SP_HIDDEN int sp__dump_write(const char *path); /* 0 or -errno */
 /* The same for live control: -ECANCELED once the exit dump has started. */
 SP_HIDDEN int sp__dump_write_live(const char *path);

@@ -226,6 +226,34 @@ static void cache_insert(uintptr_t fn, uint32_t val, uint32_t size)
 		tombs--;
 }
 
+_Atomic uintptr_t sp__skip[SP_SKIP_SLOTS];
+
+/* The filter must never keep a function the cache has dropped. The flush
+ * tombstones, then clears the filter; an adder publishes, then checks that
+ * the cache still has the function (a seq_cst fence on each side): either
+ * the clear comes after the add, or the add's check sees the tombstone
+ * (or a rebuilt table without the function) and takes the add back. */
+void sp__skip_add(uintptr_t fn)
+{
+	_Atomic uintptr_t *slot = sp__skip_slot(fn);
+	uintptr_t free_ = 0;
+	if (!atomic_compare_exchange_strong_explicit(slot, &free_, fn, memory_order_relaxed, memory_order_relaxed))
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	const struct sp__centry *e = sp__cache_find(fn);
+	if (!e || (e->val & SP_FN_RECORD)) {
+		uintptr_t mine = fn;
+		atomic_compare_exchange_strong_explicit(slot, &mine, 0, memory_order_relaxed, memory_order_relaxed);
+	}
+}
+
+static void skip_clear(void)
+{
+	atomic_thread_fence(memory_order_seq_cst); /* after the tombstones */
+	for (uint32_t i = 0; i < SP_SKIP_SLOTS; i++)
+		atomic_store_explicit(&sp__skip[i], 0, memory_order_relaxed);
+}
+
 /* After a dlclose: the functions of unloaded modules leave the cache,
  * since their addresses may now belong to another library. */
 void sp__cache_flush(void)
@@ -246,6 +274,7 @@ void sp__cache_flush(void)
 			}
 		}
 	}
+	skip_clear();
 	sp__unlock(&sp__site_lock);
 }
 

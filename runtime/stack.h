@@ -160,14 +160,18 @@ SP_HIDDEN size_t sp__budget_limit(void);
 SP_HIDDEN void sp__store_commit(struct sp__thread *t);
 SP_HIDDEN void sp__store_clear(void);
 SP_HIDDEN void sp__trace_put(struct sp__trace *tr); /* drop a reference */
-/* References to the stored traces, oldest first, in a malloc'd array. */
-SP_HIDDEN struct sp__trace **sp__store_grab(size_t *n);
+/* References to the stored traces, oldest first, in a mapped array (NULL
+ * with *n = 0 when there is no store). *err: 0, or -ENOMEM (no memory for
+ * the array) or -EAGAIN (called while this thread holds the store's lock,
+ * from a signal handler), and then NULL: an empty store and a failure to
+ * look at it are not the same answer. */
+SP_HIDDEN struct sp__trace **sp__store_grab(size_t *n, int *err);
 SP_HIDDEN void sp__store_release(struct sp__trace **v, size_t n);
 struct sp__store_stats {
 	uint64_t committed, evicted, cleared, spans, iterations;
 };
 /* The same, with the store's counters at that instant. */
-SP_HIDDEN struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st);
+SP_HIDDEN struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st, int *err);
 SP_HIDDEN void sp__store_stats(struct sp__store_stats *st);
 SP_HIDDEN void sp__store_fork_child(void);
 SP_HIDDEN void sp__store_atfork_prepare(void);

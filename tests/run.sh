@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - install what is missing, build, and run every test twice: in the
 # normal build (build/) and with AddressSanitizer + UBSan (build-asan/);
-# then the suites where threads race (threads, stress, control) a third
+# then the suites where threads race (threads, stress, control), and
+# sigwrap (the runtime's sigaction wrappers within TSan's), a third
 # time with ThreadSanitizer (build-tsan/, clang), where any report fails.
 # The last line counts the passed and failed tests (Criterion cases and
 # end-to-end checks) over the three builds; the exit status is 0 only if
@@ -24,7 +25,7 @@ run_build() { # dir, meson options...
 	meson test -C "$dir" --print-errorlogs --num-processes 2
 }
 
-# ThreadSanitizer, with clang (installed above), and only the three
+# ThreadSanitizer, with clang (installed above), and only these
 # suites' targets, since the rest of the tree uses GCC-only attributes.
 # b_lundef=false: clang links the TSan runtime into executables only, so
 # the shared libspanprof has its __tsan_* symbols undefined until then.
@@ -36,12 +37,12 @@ run_tsan() {
 		CC=clang CXX=clang++ meson setup "$dir" -Db_sanitize=thread -Db_lundef=false \
 			-Dbuildtype=debug >/dev/null || return 1
 	fi
-	targets="tests/test_threads tests/test_stress tests/test_control"
+	targets="tests/test_threads tests/test_stress tests/test_control tests/hooks_sigwrap tests/hooks_sigwrap_static"
 	# shellcheck disable=SC2086
 	ninja -C "$dir" $targets >/dev/null || { ninja -C "$dir" $targets | tail -20; return 1; }
 	# ThreadSanitizer runs them 5-15 times slower: thrice meson's timeouts
 	meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
-		threads stress control
+		threads stress control sigwrap sigwrap-static
 }
 
 status=0

@@ -8,12 +8,11 @@
 
 #include "common.h"
 #include "msg.h"
-#include "read/live.h"
 #include "render/json.h"
 #include "render/page.h"
 
 const struct cli_opt report_opts[] = {
-	{ 'f', "file", "FILE", "a dump to show (may repeat; default: " CLI_DEFAULT_DUMP ")", 'f' },
+	CMD_OPT_FILE,
 	CMD_OPT_PID,
 	{ 'o', "output", "OUT", "the HTML file to write (default: spanprof.html; - for standard output)", 'o' },
 	{ 0 },
@@ -59,51 +58,31 @@ static int report_data(struct rd_dump *d, size_t nd, long pid, char **buf, size_
 int cmd_report(int argc, char **argv)
 {
 	const char *out = "spanprof.html";
-	long pid = 0;
-	const char **files = calloc((size_t)argc + 1, sizeof *files);
-	size_t nfiles = 0;
-	int rc = 2;
-	if (!files) {
-		msg_errorf("out of memory");
-		return 1;
-	}
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
 	struct cli_parser p;
 	cli_init(&p, "report", argc, argv);
 	for (int o; (o = cli_next(&p)) != CLI_END;) {
 		switch (o) {
-		case CLI_HELP: rc = 0; goto out;
-		case CLI_ERROR: goto out;
-		case 'f': files[nfiles++] = p.arg; break;
-		case 'p':
-			if (live_pid("report", p.arg, &pid))
-				goto out;
-			break;
+		case CLI_HELP: return 0;
+		case CLI_ERROR: return 2;
 		case 'o': out = p.arg; break;
+		default:
+			if (cmd_source_opt("report", &src, o, p.arg) < 0)
+				return 2;
+			break;
 		}
 	}
-	if (p.ind < argc) {
-		rc = msg_usagef("report", "unexpected argument '%s'", argv[p.ind]);
-		goto out;
-	}
-	if (pid && nfiles) {
-		rc = msg_usagef("report", "-f and -p: one or the other");
-		goto out;
-	}
-	if (!nfiles && !pid)
-		files[nfiles++] = CLI_DEFAULT_DUMP;
-	size_t nd = pid ? 1 : nfiles;
-	struct rd_dump *d = calloc(nd, sizeof *d);
-	rc = 1;
-	if (!d) {
-		msg_errorf("out of memory");
-		goto out;
-	}
-	size_t opened = 0;
-	while (opened < nd && !cmd_open(pid ? NULL : files[opened], pid, &d[opened]))
-		opened++;
+	if (p.ind < argc)
+		return msg_usagef("report", "unexpected argument '%s'", argv[p.ind]);
+	if (src.pid && src.nfiles)
+		return msg_usagef("report", "-f and -p: one or the other");
+	struct cmd_set set;
+	if (cmd_open_set(&src, &set))
+		return 1;
+	int rc = 1;
 	char *buf = NULL;
 	size_t len = 0;
-	if (opened == nd && !report_data(d, nd, pid, &buf, &len)) {
+	if (!report_data(set.d, set.n, src.pid, &buf, &len)) {
 		bool to_stdout = !strcmp(out, "-");
 		FILE *f = to_stdout ? stdout : cmd_create(out);
 		if (f) {
@@ -117,18 +96,14 @@ int cmd_report(int argc, char **argv)
 				msg_errorf("cannot write %s", out);
 			} else {
 				size_t n = 0;
-				for (size_t i = 0; i < nd; i++)
-					n += d[i].ntraces;
+				for (size_t i = 0; i < set.n; i++)
+					n += set.d[i].ntraces;
 				printf("%s (%zu traces)\n", out, n);
 				rc = 0;
 			}
 		}
 	}
 	free(buf);
-	for (size_t i = 0; i < opened; i++)
-		cmd_close(&d[i]);
-	free(d);
-out:
-	free(files);
+	cmd_close_set(&set);
 	return rc;
 }

@@ -12,11 +12,17 @@
 
 #include "common.h"
 #include "msg.h"
+#include "read/hashmap.h"
 #include "render/fmt.h"
 #include "render/json.h"
 #include "render/model_json.h"
 
-enum { O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c' };
+enum { O_JSON = 'j', O_ZOOM = 'z', O_DEPTH = 'd', O_MINPCT = 'm', O_COLOR = 'c', O_MERGE = 'M' };
+
+/* A node with more children than this shows them merged by name. Wide
+ * enough that ordinary nodes (phases, a few dozen calls) read as they
+ * ran; a loop's 800,000 calls read as their few distinct callees. */
+#define DEFAULT_MERGE 20
 
 const struct cli_opt show_opts[] = {
 	CMD_OPT_FILE,
@@ -24,6 +30,7 @@ const struct cli_opt show_opts[] = {
 	{ 'z', "zoom", "PATH|NODE", "show this span as the root: a path of names (navigate_cell/callback) or a node number", O_ZOOM },
 	{ 'd', "depth", "D", "show D levels below the root (default: all)", O_DEPTH },
 	{ 0, "min-pct", "X", "fold children under X% of their parent into one line (default: 0)", O_MINPCT },
+	{ 0, "merge", "N", "merge same-name children into one line (×count) where a node has more than N (default: 20; 0: never)", O_MERGE },
 	{ 0, "json", NULL, "print the trace's data model as JSON", O_JSON },
 	{ 0, "color", "WHEN", "auto, always or never (default: auto)", O_COLOR },
 	{ 0 },
@@ -31,18 +38,29 @@ const struct cli_opt show_opts[] = {
 
 #define MAX_GUIDES 48
 
+/* Same-name children of a wide node, merged: one line each. */
+struct group {
+	const sp_node *first;
+	uint32_t nodes;  /* children in it */
+	uint64_t count;  /* calls: a cumulative child brings its count */
+	uint64_t total_ns, self_ns, max_ns;
+};
+
 struct level {
 	const sp_node *node;   /* whose children are being shown */
 	const sp_node *next;   /* next child to consider */
 	uint32_t fold_n;       /* children folded at this level */
 	uint64_t fold_ns;
 	bool fold_done;
+	struct group *g;       /* merged (a wide node): its groups, else NULL */
+	size_t ng, gi;         /* how many, the next one */
 };
 
 struct show {
 	const struct rd_tree *t;
 	double min_pct;
 	unsigned long long max_depth;
+	unsigned long long merge;
 	unsigned char *hot; /* per node index: on the hottest path */
 	struct level *stack;
 	size_t cap;
@@ -50,11 +68,16 @@ struct show {
 	bool tty;   /* stdout is a terminal: no progress line over the output */
 };
 
-static bool shown(const struct show *s, const sp_node *parent, const sp_node *c)
+static bool shown_ns(const struct show *s, const sp_node *parent, uint64_t ns)
 {
 	if (s->min_pct <= 0 || !parent->duration_ns)
 		return true;
-	return (double)c->duration_ns * 100.0 >= s->min_pct * (double)parent->duration_ns;
+	return (double)ns * 100.0 >= s->min_pct * (double)parent->duration_ns;
+}
+
+static bool shown(const struct show *s, const sp_node *parent, const sp_node *c)
+{
+	return shown_ns(s, parent, c->duration_ns);
 }
 
 /* Is there another line after `c` among its parent's children? */
@@ -125,6 +148,56 @@ static void fold_line(const struct show *s, unsigned depth, uint32_t n, uint64_t
 	printf("%s… %u more (%s ms)%s\n", fmt_c(C_DIM), n, a, fmt_c(C_RESET));
 }
 
+/* One line for a group of more than one same-name children. */
+static void group_line(const struct show *s, const struct group *g, unsigned depth, bool last)
+{
+	char a[32], b[32], c[32];
+	const sp_node *p = g->first->parent;
+	double pct = p && p->duration_ns ? 100.0 * (double)g->total_ns / (double)p->duration_ns : 100.0;
+	unsigned tenths = (unsigned)(pct * 10 + 0.5);
+	printf("%6s  %10s  %10s  %4u.%u%%  ", "", fmt_ms(a, sizeof a, g->total_ns), fmt_ms(b, sizeof b, g->self_ns),
+	       tenths / 10, tenths % 10);
+	prefix(s, depth, last);
+	printf("%s%s%s  %s×%llu%s  avg/max %s/%s ms", fmt_c(C_BOLD), g->first->name, fmt_c(C_RESET), fmt_c(C_CYAN),
+	       (unsigned long long)g->count, fmt_c(C_RESET), fmt_ms(a, sizeof a, g->total_ns / g->count),
+	       fmt_ms(c, sizeof c, g->max_ns));
+	if (g->first->file) {
+		const char *base = strrchr(g->first->file, '/');
+		printf("  %s%s:%u%s", fmt_c(C_DIM), base ? base + 1 : g->first->file, g->first->line, fmt_c(C_RESET));
+	}
+	putchar('\n');
+}
+
+/* The children of a wide node by name, in the order each name first
+ * appears; NULL on no memory (then they are shown one by one). */
+static struct group *merge_children(const sp_node *n, size_t *ng)
+{
+	struct group *g = calloc(n->nchildren, sizeof *g);
+	struct hashmap map = { 0 };
+	*ng = 0;
+	if (!g)
+		return NULL;
+	for (const sp_node *c = n->first_child; c; c = c->next_sibling) {
+		long k = hashmap_get_or_put(&map, hashmap_hash(0, c->name), (uint32_t)*ng);
+		if (k < 0) {
+			free(g);
+			hashmap_free(&map);
+			return NULL;
+		}
+		if ((size_t)k == *ng)
+			g[(*ng)++].first = c;
+		struct group *x = &g[k];
+		uint64_t mx = c->kind == SP_NODE_CUMULATIVE ? c->max_ns : c->duration_ns;
+		x->nodes++;
+		x->count += c->kind == SP_NODE_CUMULATIVE ? c->count : 1;
+		x->total_ns += c->duration_ns;
+		x->self_ns += c->self_ns;
+		x->max_ns = mx > x->max_ns ? mx : x->max_ns;
+	}
+	hashmap_free(&map);
+	return g;
+}
+
 static bool push(struct show *s, size_t depth, const sp_node *n)
 {
 	if (depth >= s->cap) {
@@ -139,8 +212,36 @@ static bool push(struct show *s, size_t depth, const sp_node *n)
 		s->more = m;
 		s->cap = cap;
 	}
-	s->stack[depth] = (struct level){ n, n->first_child, 0, 0, false };
+	s->stack[depth] = (struct level){ n, n->first_child, 0, 0, false, NULL, 0, 0 };
+	if (s->merge && n->nchildren > s->merge)
+		s->stack[depth].g = merge_children(n, &s->stack[depth].ng);
 	return true;
+}
+
+/* A merged level: the next group to show, with its line printed and
+ * true for a group of one (a node shown as usual, *c set); false at the
+ * end. */
+static bool next_group(struct show *s, struct level *L, size_t depth, const sp_node **c)
+{
+	for (;;) {
+		if (L->gi >= L->ng)
+			return false;
+		struct group *g = &L->g[L->gi++];
+		if (!shown_ns(s, L->node, g->total_ns)) {
+			L->fold_n += g->nodes;
+			L->fold_ns += g->total_ns;
+			continue;
+		}
+		/* A later group is a line, or folds into the fold line. */
+		bool last = L->gi >= L->ng && L->fold_n == 0;
+		s->more[depth + 1] = !last;
+		if (g->nodes == 1) {
+			*c = g->first;
+			line(s, g->first, (unsigned)depth + 1, last);
+			return true;
+		}
+		group_line(s, g, (unsigned)depth + 1, last);
+	}
 }
 
 static void render(struct show *s, const sp_node *root)
@@ -160,17 +261,26 @@ static void render(struct show *s, const sp_node *root)
 	size_t depth = 0; /* the level whose children are listed: depth + 1 is theirs */
 	for (;;) {
 		struct level *L = &s->stack[depth];
-		const sp_node *c = L->next;
-		while (c && !shown(s, L->node, c)) {
-			L->fold_n++;
-			L->fold_ns += c->duration_ns;
-			c = c->next_sibling;
+		const sp_node *c = NULL;
+		bool have;
+		if (L->g) {
+			have = next_group(s, L, depth, &c);
+		} else {
+			c = L->next;
+			while (c && !shown(s, L->node, c)) {
+				L->fold_n++;
+				L->fold_ns += c->duration_ns;
+				c = c->next_sibling;
+			}
+			have = c != NULL;
+			if (c) {
+				L->next = c->next_sibling;
+				bool last = !more_after(s, L->node, c, L->fold_n > 0);
+				s->more[depth + 1] = !last;
+				line(s, c, (unsigned)depth + 1, last);
+			}
 		}
-		if (c) {
-			L->next = c->next_sibling;
-			bool last = !more_after(s, L->node, c, L->fold_n > 0);
-			s->more[depth + 1] = !last;
-			line(s, c, (unsigned)depth + 1, last);
+		if (have) {
 			if (c->first_child) {
 				if (depth + 1 < s->max_depth && push(s, depth + 1, c)) {
 					depth++;
@@ -188,6 +298,8 @@ static void render(struct show *s, const sp_node *root)
 			L->fold_done = true;
 			fold_line(s, (unsigned)depth + 1, L->fold_n, L->fold_ns);
 		}
+		free(L->g);
+		L->g = NULL;
 		if (depth == 0)
 			break;
 		depth--;
@@ -211,7 +323,7 @@ int cmd_show(int argc, char **argv)
 	struct cmd_source src = CMD_SOURCE_DEFAULT;
 	const char *zoom = NULL, *color = "auto";
 	bool json = false;
-	struct show s = { .max_depth = ~0ull };
+	struct show s = { .max_depth = ~0ull, .merge = DEFAULT_MERGE };
 	struct cli_parser p;
 	cli_init(&p, "show", argc, argv);
 	for (int o; (o = cli_next(&p)) != CLI_END;) {
@@ -229,6 +341,10 @@ int cmd_show(int argc, char **argv)
 			if (cli_double(&p, "--min-pct", p.arg, &s.min_pct))
 				return 2;
 			break;
+		case O_MERGE:
+			if (cli_uint(&p, "--merge", p.arg, 1u << 31, &s.merge))
+				return 2;
+			break;
 		default:
 			if (cmd_source_opt("show", &src, o, p.arg) < 0)
 				return 2;
@@ -237,10 +353,11 @@ int cmd_show(int argc, char **argv)
 	}
 	if (cmd_color_ok("show", color))
 		return 2;
-	struct rd_dump d;
+	struct cmd_set set;
+	struct rd_dump *d;
 	struct rd_tree t;
 	const sp_node *root;
-	int rc = cmd_one_trace("show", src.file, src.pid, argc, argv, p.ind, zoom, &d, &t, &root);
+	int rc = cmd_one_trace("show", &src, argc, argv, p.ind, zoom, &set, &d, &t, &root);
 	if (rc)
 		return rc;
 	rc = 1;
@@ -248,7 +365,7 @@ int cmd_show(int argc, char **argv)
 	if (json) {
 		struct json j;
 		json_init(&j, stdout);
-		model_json_trace(&j, &d, &t, root);
+		model_json_trace(&j, d, &t, root, set.many_pids);
 		json_newline(&j);
 		json_free(&j);
 		rc = 0;
@@ -262,10 +379,15 @@ int cmd_show(int argc, char **argv)
 		msg_errorf("out of memory");
 		goto out_tree;
 	}
-	char ms[32], wall[64];
-	printf("%s%s%s  id %s  trace #%llu  thread %llu  %s  %s ms%s\n", fmt_c(C_BOLD), t.name, fmt_c(C_RESET),
-	       *t.tr->id ? t.tr->id : "-", (unsigned long long)t.tr->seq, (unsigned long long)t.tr->tid,
-	       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(&d, t.tr->t0)), fmt_ms(ms, sizeof ms, t.root->duration_ns),
+	char ms[32], wall[64], ref[48];
+	/* Among several processes a trace is PID:SEQ. */
+	if (set.many_pids)
+		snprintf(ref, sizeof ref, "%llu:%llu", (unsigned long long)d->pid, (unsigned long long)t.tr->seq);
+	else
+		snprintf(ref, sizeof ref, "#%llu", (unsigned long long)t.tr->seq);
+	printf("%s%s%s  id %s  trace %s  thread %llu  %s  %s ms%s\n", fmt_c(C_BOLD), t.name, fmt_c(C_RESET),
+	       *t.tr->id ? t.tr->id : "-", ref, (unsigned long long)t.tr->tid,
+	       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(d, t.tr->t0)), fmt_ms(ms, sizeof ms, t.root->duration_ns),
 	       t.tr->flags & SP_TRACE_CLOSED ? "  (closed at exit)" : "");
 	if (t.dec.ntrace_kvs) {
 		fputs("  ", stdout);
@@ -279,7 +401,7 @@ int cmd_show(int argc, char **argv)
 	printf("------  ----------  ----------  -------  ----------------------------------------\n");
 	mark_hot(&s, root);
 	render(&s, root);
-	double per = d.overhead_per_span_ns;
+	double per = d->overhead_per_span_ns;
 	double over_ms = per * (double)(t.dec.nnodes + t.dec.iterations) / 1e6;
 	double dur_ms = (double)t.root->duration_ns / 1e6;
 	printf("\ndropped spans: %llu   overhead: %.1f ns/span x %llu = %.3f ms (%.1f%% of the trace)\n",
@@ -292,6 +414,6 @@ int cmd_show(int argc, char **argv)
 	rc = 0;
 out_tree:
 	rd_tree_free(&t);
-	cmd_close(&d);
+	cmd_close_set(&set);
 	return rc;
 }

@@ -172,7 +172,7 @@ static int collect_node(struct table *tb, const sp_node *nd)
 /* Collect: every node of every trace. 0, or 1 after saying why. */
 static int collect(struct table *tb, struct rd_dump *d)
 {
-	tb->ntraces = d->ntraces;
+	tb->ntraces += d->ntraces;
 	for (size_t ti = 0; ti < d->ntraces; ti++) {
 		struct rd_tree t;
 		if (cmd_tree(d, ti, &t))
@@ -287,11 +287,13 @@ int cmd_top(int argc, char **argv)
 		return msg_usagef("top", "--sort takes total, self, count, avg, p95 or max");
 	if (p.ind < argc)
 		return msg_usagef("top", "unexpected argument '%s'", argv[p.ind]);
-	struct rd_dump d;
-	if (cmd_open(src.file, src.pid, &d))
+	struct cmd_set set;
+	if (cmd_open_set(&src, &set))
 		return 1;
 	struct table tb = { .fn = !strcmp(by, "function") };
-	int rc = collect(&tb, &d);
+	int rc = 0;
+	for (size_t i = 0; i < set.n && !rc; i++) /* many dumps: one table */
+		rc = collect(&tb, &set.d[i]);
 	if (!rc) {
 		rank(&tb);
 		size_t shown = tb.n < limit ? tb.n : (size_t)limit;
@@ -302,6 +304,6 @@ int cmd_top(int argc, char **argv)
 			print_text(&tb, shown);
 	}
 	table_free(&tb);
-	cmd_close(&d);
+	cmd_close_set(&set);
 	return rc;
 }

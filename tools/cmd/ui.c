@@ -18,7 +18,7 @@
 #include "msg.h"
 
 const struct cli_opt ui_opts[] = {
-	{ 'f', "file", "FILE", "a dump to show (may repeat; default: " CLI_DEFAULT_DUMP ")", 'f' },
+	CMD_OPT_FILE,
 	CMD_OPT_PID,
 	{ 0, "port", "N", "the TCP port (default: 0, a free one, printed)", 'P' },
 	{ 0, "bind", "ADDR", "the address to listen on (default: 127.0.0.1, loopback only)", 'b' },
@@ -61,7 +61,8 @@ int cmd_ui(int argc, char **argv)
 #define UI_MAX_BODY 4096 /* control requests carry no body: more is refused */
 
 struct server {
-	struct rd_dump *d;
+	struct cmd_set set;
+	struct rd_dump *d; /* set's */
 	size_t nd;
 	long pid;
 	char token[33];
@@ -349,61 +350,38 @@ int cmd_ui(int argc, char **argv)
 {
 	const char *bind_addr = "127.0.0.1";
 	unsigned long long port = 0;
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
 	struct server s = { 0 };
-	const char **files = calloc((size_t)argc + 1, sizeof *files);
-	size_t nfiles = 0;
-	int rc = 2;
-	if (!files) {
-		msg_errorf("out of memory");
-		return 1;
-	}
 	struct cli_parser p;
 	cli_init(&p, "ui", argc, argv);
 	for (int o; (o = cli_next(&p)) != CLI_END;) {
 		switch (o) {
-		case CLI_HELP: rc = 0; goto out;
-		case CLI_ERROR: goto out;
-		case 'f': files[nfiles++] = p.arg; break;
-		case 'p':
-			if (live_pid("ui", p.arg, &s.pid))
-				goto out;
-			break;
+		case CLI_HELP: return 0;
+		case CLI_ERROR: return 2;
 		case 'P':
 			if (cli_uint(&p, "--port", p.arg, 65535, &port))
-				goto out;
+				return 2;
 			break;
 		case 'b': bind_addr = p.arg; break;
+		default:
+			if (cmd_source_opt("ui", &src, o, p.arg) < 0)
+				return 2;
+			break;
 		}
 	}
-	if (p.ind < argc) {
-		rc = msg_usagef("ui", "unexpected argument '%s'", argv[p.ind]);
-		goto out;
-	}
-	if (s.pid && nfiles) {
-		rc = msg_usagef("ui", "-f and -p: one or the other");
-		goto out;
-	}
-	if (!nfiles && !s.pid)
-		files[nfiles++] = CLI_DEFAULT_DUMP;
-	s.nd = s.pid ? 1 : nfiles;
-	s.d = calloc(s.nd, sizeof *s.d);
-	rc = 1;
-	if (!s.d) {
-		msg_errorf("out of memory");
-		goto out;
-	}
-	size_t opened = 0;
+	if (p.ind < argc)
+		return msg_usagef("ui", "unexpected argument '%s'", argv[p.ind]);
+	if (src.pid && src.nfiles)
+		return msg_usagef("ui", "-f and -p: one or the other");
 	/* Opened once (-p: a first dump), so that a wrong file or process is
 	 * said now, not in the browser. */
-	while (opened < s.nd && !cmd_open(s.pid ? NULL : files[opened], s.pid, &s.d[opened]))
-		opened++;
-	if (opened == s.nd)
-		rc = serve(&s, bind_addr, (unsigned)port);
-	for (size_t i = 0; i < opened; i++)
-		cmd_close(&s.d[i]);
-	free(s.d);
-out:
-	free(files);
+	if (cmd_open_set(&src, &s.set))
+		return 1;
+	s.d = s.set.d;
+	s.nd = s.set.n;
+	s.pid = src.pid;
+	int rc = serve(&s, bind_addr, (unsigned)port);
+	cmd_close_set(&s.set);
 	return rc;
 }
 

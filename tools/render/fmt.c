@@ -11,9 +11,9 @@ const char *fmt_ms(char *buf, size_t size, uint64_t ns)
 	/* ms everywhere; under 1 ms a fourth decimal (0.1 us) keeps short
 	 * spans from all reading 0.000. Integer arithmetic: printf's floating
 	 * point was a quarter of `show` on a million spans. */
-	unsigned decimals = ns < 1000000 ? 4 : 3;
+	unsigned decimals = ns < 999950 ? 4 : 3; /* what rounds to 1 ms is 1.000, not 1.0000 */
 	uint64_t unit = decimals == 4 ? 100 : 1000; /* ns per last digit */
-	uint64_t v = (ns + unit / 2) / unit;
+	uint64_t v = ns / unit + (ns % unit >= unit / 2); /* rounded; ns + unit / 2 could wrap */
 	uint64_t scale = decimals == 4 ? 10000 : 1000;
 	char tmp[32];
 	int n = 0;
@@ -25,10 +25,9 @@ const char *fmt_ms(char *buf, size_t size, uint64_t ns)
 		tmp[sizeof tmp - 1 - n++] = (char)('0' + whole % 10);
 		whole /= 10;
 	} while (whole);
-	if ((size_t)n + 1 > size)
-		n = (int)size - 1;
-	memcpy(buf, tmp + sizeof tmp - n, (size_t)n);
-	buf[n] = '\0';
+	size_t len = (size_t)n + 1 > size ? size - 1 : (size_t)n; /* cut at the end, as snprintf */
+	memcpy(buf, tmp + sizeof tmp - n, len);
+	buf[len] = '\0';
 	return buf;
 }
 

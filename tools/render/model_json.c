@@ -48,7 +48,7 @@ static void node_json_end(struct json *j, const sp_node *n)
 	json_end(j);
 }
 
-void model_json_trace(struct json *j, struct rd_dump *d, const struct rd_tree *t, const sp_node *root)
+void model_json_trace(struct json *j, struct rd_dump *d, const struct rd_tree *t, const sp_node *root, bool with_pid)
 {
 	const struct rd_dump_trace *tr = t->tr;
 	json_object(j, NULL);
@@ -60,6 +60,8 @@ void model_json_trace(struct json *j, struct rd_dump *d, const struct rd_tree *t
 	json_u64(j, "duration_ns", t->root->duration_ns);
 	json_u64(j, "thread", tr->tid);
 	json_u64(j, "dropped_spans", tr->dropped);
+	if (with_pid)
+		json_u64(j, "pid", d->pid);
 	json_key(j, "root");
 	const sp_node *n = root;
 	for (;;) {

@@ -6,6 +6,7 @@
 #include "render/json.h"
 
 /* One trace object, with `root` (a node of t) as its root. */
-void model_json_trace(struct json *j, struct rd_dump *d, const struct rd_tree *t, const sp_node *root);
+/* with_pid: add the process's "pid" (when traces of several are shown). */
+void model_json_trace(struct json *j, struct rd_dump *d, const struct rd_tree *t, const sp_node *root, bool with_pid);
 
 #endif

@@ -59,6 +59,8 @@ void page_list_json(struct json *j, struct rd_dump *d, size_t nd, long pid)
 			json_object(j, NULL);
 			json_str(j, "key", key);
 			json_u64(j, "file", f);
+			if (nd > 1)
+				json_u64(j, "pid", d[f].pid); /* as list --json with several dumps */
 			json_u64(j, "seq", t->seq);
 			json_str(j, "name", have ? tree.name : "?");
 			json_str(j, "id", t->id);
@@ -101,7 +103,7 @@ int page_trace_json(struct json *j, struct rd_dump *d, size_t nd, const char *ke
 		msg_errorf("%s", err);
 		return -2;
 	}
-	model_json_trace(j, &d[f], &t, t.root);
+	model_json_trace(j, &d[f], &t, t.root, nd > 1);
 	rd_tree_free(&t);
 	return 0;
 }
