@@ -3,11 +3,13 @@
 #   - with no probe added (SPANPROF_TRACE_CALLS=navigate_cell): every call;
 #   - where a row's rendering time goes, as pie charts (terminal, SVG);
 #   - with its manual probes (SPANPROF_ENABLED=1): a trace per command,
-# ending with the list of traces and the tree of the slowest one.
-# Dumps and the SVG go to build/demo/.
+# then the list of traces and the tree of the slowest one; and ends by
+# writing all of it as one web page, build/demo/report.html (spanprof
+# report: opens from disk, no server, no network). Dumps, the SVG and the
+# page go to build/demo/.
 set -eu
 cd "$(dirname "$0")/.."
-.ci/install-deps
+.ci/install-deps libmicrohttpd-dev  # for `spanprof ui` afterwards (the README)
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 out=build/demo
@@ -41,3 +43,7 @@ SPANPROF_ENABLED=1 SPANPROF_OUTPUT="$out/datagrid.out" build/samples/datagrid
 title "The slowest command: its header says how much of it was off the CPU"
 "$sp" show -f "$out/datagrid.out" slowest
 printf '\nPie charts: %s/pie.svg, %s/render_row.svg (open in a browser)\n' "$out" "$out"
+
+title "All of it as a web page: list, tree, pie, flame graph (spanprof report)"
+"$sp" report -f "$out/datagrid.out" -f "$out/calls.out" -o "$out/report.html" >/dev/null
+printf 'The page (open it in a browser; it needs no network): %s/report.html\n' "$out"

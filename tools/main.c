@@ -27,9 +27,11 @@ int cmd_diff(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_push(int argc, char **argv);
+int cmd_ui(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 extern const struct cli_opt list_opts[], show_opts[], help_opts[], ctl_opts[], pie_opts[], top_opts[], diff_opts[],
-	export_opts[], run_opts[], push_opts[];
+	export_opts[], run_opts[], push_opts[], ui_opts[], report_opts[];
 
 const struct cli_cmd cli_cmds[] = {
 	{ "list", cmd_list, "List the traces of a dump: one line per command or request.",
@@ -90,6 +92,19 @@ const struct cli_cmd cli_cmds[] = {
 	  "new trace of a running program once, polling it, until it ends.\n"
 	  "Example: spanprof push --otlp http://localhost:4318 -f spanprof.out",
 	  push_opts, false },
+	{ "ui", cmd_ui, "Serve the traces as a web page: list, tree, pie, flame graph; live control.",
+	  "[-f FILE... | -p PID] [--port N] [--bind ADDR]",
+	  "Prints the page's URL, http://127.0.0.1:PORT/?token=TOKEN, and serves it until\n"
+	  "Ctrl-C; every request needs the token. With -p PID (a program started with\n"
+	  "SPANPROF_SIGNAL), the list refreshes every second and the page has Enable,\n"
+	  "Disable and Clear buttons (the commands of 'ctl'). Listens on loopback only,\n"
+	  "unless --bind says otherwise. Nothing is loaded from the network.",
+	  ui_opts, false },
+	{ "report", cmd_report, "Write the page of 'ui' as one self-contained HTML file.",
+	  "[-f FILE... | -p PID] [-o OUT.html]",
+	  "The traces' list and trees are embedded in the file: it opens from disk in a\n"
+	  "browser with no network and no server (no control buttons). Prints its path.",
+	  report_opts, false },
 	{ "ctl", cmd_ctl, "Control a running program: enable, disable, clear, dump.",
 	  "PID enable|disable|clear|dump",
 	  "The program must run with SPANPROF_SIGNAL set (e.g. SIGUSR2): spanprof reads it\n"

@@ -162,12 +162,12 @@ else
 	fail "subproject with fallback" "$tmp/sub.log"
 fi
 
-# 8. ... and only its own targets: of spanprof, the runtime, the CLI, its
-# man pages and completion, and internal static libraries; no sample,
-# test or benchmark.
+# 8. ... and only its own targets: of spanprof, the runtime, the CLI (and
+# the C file of its embedded web page), its man pages and completion, and
+# internal static libraries; no sample, test or benchmark.
 targets=$(ninja -C "$sub" -t targets all 2>/dev/null | cut -d: -f1 | grep '^subprojects/spanprof/' |
 	grep -v '\.p/' | sed 's|^subprojects/spanprof/||')
-extra=$(echo "$targets" | grep -vE '^(runtime/libspanprof\.so[.0-9]*|tools/spanprof|docs/.*|.*\.a)$' | tr '\n' ' ')
+extra=$(echo "$targets" | grep -vE '^(runtime/libspanprof\.so[.0-9]*|tools/spanprof|tools/html_assets\.c|docs/.*|.*\.a)$' | tr '\n' ' ')
 if echo "$targets" | grep -q '^runtime/libspanprof\.so' && echo "$targets" | grep -q '^tools/spanprof$' &&
 	[ -z "$extra" ] && [ ! -d "$sub/subprojects/spanprof/samples" ] && [ ! -d "$sub/subprojects/spanprof/tests" ]; then
 	ok "subproject: only spanprof's library, CLI and docs are built, no samples or tests"
