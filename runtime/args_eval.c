@@ -489,7 +489,16 @@ void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t 
 			found = true;
 			break;
 		}
-		if (self >= 0 && sp__module_find((uintptr_t)ip) != self) {
+		int mi = self >= 0 ? sp__module_find((uintptr_t)ip) : self;
+		if (mi != self) {
+			/* The hook stub of libspanprof_hooks.a lives in the
+			 * program: its frame (when it made no tail call, as
+			 * at -O0 or under a sanitizer) is the runtime's, not
+			 * the caller's. */
+			uint32_t size;
+			const char *sym = mi >= 0 ? sp__module_symbol(mi, (uintptr_t)ip, &size) : NULL;
+			if (sym && (!strcmp(sym, "__cyg_profile_func_enter") || !strcmp(sym, "__cyg_profile_func_exit")))
+				continue;
 			inlined = found = true;
 			break;
 		}
