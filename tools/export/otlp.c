@@ -21,7 +21,7 @@
 #include "msg.h"
 #include "spanprof_constants.h"
 
-enum { SPAN_KIND_INTERNAL = 1, STATUS_CODE_UNSET = 0, STATUS_CODE_ERROR = 2 };
+enum { STATUS_CODE_ERROR = 2 }; /* SPAN_KIND_INTERNAL = 1, STATUS_CODE_UNSET = 0 */
 
 static void attr_begin(struct json *j, const char *key)
 {
@@ -162,6 +162,15 @@ void otlp_close(struct json *j)
 	json_newline(j);
 }
 
+/* A site's pieces, escaped once: `"name":"…"` and its code.* attributes.
+ * A 10M-span export writes them 10M times; escaping them each time was
+ * most of its CPU. */
+struct site_frag {
+	char *name, *attrs;
+	size_t name_len, attrs_len;
+	bool done;
+};
+
 struct otlp_trace {
 	struct json *j;
 	struct rd_dump *d;
@@ -170,6 +179,8 @@ struct otlp_trace {
 	int (*after_span)(void *ctx);
 	void *ctx;
 	size_t *nspans;
+	struct site_frag *sites; /* by site id; NULL: none cached (no memory) */
+	bool oom;
 };
 
 static uint64_t span_id(const struct otlp_trace *o, uint32_t index)
@@ -178,19 +189,90 @@ static uint64_t span_id(const struct otlp_trace *o, uint32_t index)
 	return id ? id : 1; /* an all-zero id is invalid */
 }
 
-static void hex_id(struct json *j, const char *key, const uint64_t *words, size_t n)
+static char *put_hex(char *p, uint64_t v)
 {
-	char s[33];
-	for (size_t i = 0; i < n; i++)
-		snprintf(s + 16 * i, 17, "%016" PRIx64, words[i]);
-	json_str(j, key, s);
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		p[i] = "0123456789abcdef"[v & 15];
+	return p + 16;
 }
 
-static void u64_str(struct json *j, const char *key, uint64_t v)
+static char *put_lit(char *p, const char *s)
 {
-	char s[32];
-	snprintf(s, sizeof s, "%" PRIu64, v);
-	json_str(j, key, s);
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* `"key":"DIGITS"`: 64-bit integers are strings in the JSON mapping. */
+static char *put_u64_str(char *p, const char *key, uint64_t v)
+{
+	char d[24];
+	int n = 0;
+	do
+		d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	p = put_lit(p, key);
+	*p++ = '"';
+	memcpy(p, d + sizeof d - n, (size_t)n);
+	p += n;
+	*p++ = '"';
+	return p;
+}
+
+/* What a json writer wrote into memory, less its first `skip` bytes (what
+ * was opened to give the members a context). */
+static char *frag_take(FILE *m, char **buf, size_t *len, size_t skip)
+{
+	if (fclose(m) != 0 || !*buf || *len < skip) {
+		free(*buf);
+		return NULL;
+	}
+	memmove(*buf, *buf + skip, *len - skip + 1);
+	*len -= skip;
+	return *buf;
+}
+
+static const struct site_frag *site_frag(struct otlp_trace *o, const sp_node *n)
+{
+	if (!o->sites || n->site > o->d->nsites)
+		return NULL;
+	struct site_frag *f = &o->sites[n->site];
+	if (f->done)
+		return f->name ? f : NULL;
+	f->done = true;
+	struct json t;
+	FILE *m = open_memstream(&f->name, &f->name_len);
+	if (!m)
+		return NULL;
+	json_init(&t, m);
+	json_object(&t, NULL);
+	json_str(&t, "name", n->name);
+	json_free(&t);
+	if (!frag_take(m, &f->name, &f->name_len, 1)) {
+		f->name = NULL;
+		return NULL;
+	}
+	m = open_memstream(&f->attrs, &f->attrs_len);
+	if (!m)
+		goto fail;
+	json_init(&t, m);
+	json_object(&t, NULL); /* not a top-level array: that one breaks lines */
+	json_array(&t, "a");
+	if (n->function)
+		attr_str(&t, "code.function.name", n->function);
+	if (n->file) {
+		attr_str(&t, "code.file.path", n->file);
+		attr_uint(&t, "code.line.number", n->line);
+	}
+	json_free(&t);
+	if (t.oom || !frag_take(m, &f->attrs, &f->attrs_len, 6)) /* {"a":[ */
+		goto fail;
+	return f;
+fail:
+	free(f->name);
+	f->name = NULL;
+	f->attrs = NULL;
+	return NULL;
 }
 
 static int on_node(void *ctx, const struct place_ev *ev, bool open)
@@ -200,28 +282,33 @@ static int on_node(void *ctx, const struct place_ev *ev, bool open)
 	const sp_node *n = ev->n;
 	if (!open)
 		return 0;
-	json_object(j, NULL);
-	uint64_t tid[2] = { o->trace_hi, o->trace_lo };
-	hex_id(j, "traceId", tid, 2);
-	uint64_t sid = span_id(o, n->index);
-	hex_id(j, "spanId", &sid, 1);
-	if (n->parent) {
-		uint64_t pid = span_id(o, n->parent->index);
-		hex_id(j, "parentSpanId", &pid, 1);
+	const struct site_frag *f = site_frag(o, n);
+	if (!f) {
+		o->oom = true;
+		return -1;
 	}
-	json_str(j, "name", n->name);
-	json_u64(j, "kind", SPAN_KIND_INTERNAL);
-	u64_str(j, "startTimeUnixNano", o->t0_ns + ev->ts);
-	u64_str(j, "endTimeUnixNano", o->t0_ns + ev->ts + ev->dur);
+	json_object(j, NULL);
+	char buf[256], *p = buf;
+	p = put_lit(p, "\"traceId\":\"");
+	p = put_hex(put_hex(p, o->trace_hi), o->trace_lo);
+	p = put_lit(p, "\",\"spanId\":\"");
+	p = put_hex(p, span_id(o, n->index));
+	if (n->parent) {
+		p = put_lit(p, "\",\"parentSpanId\":\"");
+		p = put_hex(p, span_id(o, n->parent->index));
+	}
+	*p++ = '"';
+	json_fragment(j, buf, (size_t)(p - buf));
+	json_fragment(j, f->name, f->name_len);
+	p = put_lit(buf, "\"kind\":1,"); /* SPAN_KIND_INTERNAL */
+	p = put_u64_str(p, "\"startTimeUnixNano\":", o->t0_ns + ev->ts);
+	p = put_u64_str(p, ",\"endTimeUnixNano\":", o->t0_ns + ev->ts + ev->dur);
+	json_fragment(j, buf, (size_t)(p - buf));
 	json_array(j, "attributes");
 	for (uint32_t i = 0; i < n->ndata; i++)
 		attr_kv(j, &n->data[i]);
-	if (n->function)
-		attr_str(j, "code.function.name", n->function);
-	if (n->file) {
-		attr_str(j, "code.file.path", n->file);
-		attr_uint(j, "code.line.number", n->line);
-	}
+	if (f->attrs_len)
+		json_fragment(j, f->attrs, f->attrs_len);
 	if (n->kind == SP_NODE_CUMULATIVE) {
 		attr_bool(j, "spanprof.cumulative", true);
 		attr_uint(j, "spanprof.count", n->count);
@@ -248,15 +335,16 @@ static int on_node(void *ctx, const struct place_ev *ev, bool open)
 	if (n->abandoned)
 		attr_bool(j, "spanprof.abandoned", true);
 	json_end(j);
-	json_object(j, "status");
 	if (n->abandoned) {
+		json_object(j, "status");
 		/* It did not end by itself: longjmp, exit or its thread's end. */
 		json_u64(j, "code", STATUS_CODE_ERROR);
 		json_str(j, "message", "closed by spanprof (longjmp, exit or thread end)");
+		json_end(j);
 	} else {
-		json_u64(j, "code", STATUS_CODE_UNSET);
+		static const char unset[] = "\"status\":{\"code\":0}"; /* STATUS_CODE_UNSET */
+		json_fragment(j, unset, sizeof unset - 1);
 	}
-	json_end(j);
 	json_end(j);
 	(*o->nspans)++;
 	return o->after_span ? o->after_span(o->ctx) : 0;
@@ -269,14 +357,20 @@ int otlp_trace(struct json *j, struct rd_dump *d, size_t index, int (*after_span
 	if (cmd_tree(d, index, &t))
 		return 1;
 	const struct rd_dump_trace *tr = t.tr;
-	struct otlp_trace o = { j, d, &t, rd_dump_wall_ns(d, tr->t0), 0, 0, after_span, ctx, nspans };
+	struct otlp_trace o = { j, d, &t, rd_dump_wall_ns(d, tr->t0), 0, 0, after_span, ctx, nspans, NULL, false };
+	o.sites = calloc((size_t)d->nsites + 1, sizeof *o.sites);
 	uint64_t seed = place_mix(d->pid) ^ place_mix(o.t0_ns + 0x51ull) ^ place_mix(tr->seq * 3 + 1);
 	o.trace_hi = place_mix(seed);
 	o.trace_lo = place_mix(seed ^ 0x6f746c70ull); /* "otlp" */
 	if (!o.trace_hi && !o.trace_lo)
 		o.trace_lo = 1;
-	int rc = place_walk(&t, on_node, &o);
-	if (rc < 0) {
+	int rc = o.sites ? place_walk(&t, on_node, &o) : -1;
+	for (uint32_t i = 0; o.sites && i <= d->nsites; i++) {
+		free(o.sites[i].name);
+		free(o.sites[i].attrs);
+	}
+	free(o.sites);
+	if (rc < 0 || (o.oom && rc)) {
 		msg_errorf("out of memory");
 		rc = 1;
 	}

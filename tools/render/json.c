@@ -123,14 +123,14 @@ static void pre(struct json *j, const char *key)
 void json_object(struct json *j, const char *key)
 {
 	pre(j, key);
-	fputc('{', j->f);
+	fputc_unlocked('{', j->f);
 	push(j, false);
 }
 
 void json_array(struct json *j, const char *key)
 {
 	pre(j, key);
-	fputc('[', j->f);
+	fputc_unlocked('[', j->f);
 	push(j, true);
 }
 
@@ -144,7 +144,7 @@ void json_end(struct json *j)
 {
 	if (!j->depth)
 		return;
-	fputc(j->oom || !(j->first[j->depth] & 2) ? '}' : ']', j->f);
+	fputc_unlocked(j->oom || !(j->first[j->depth] & 2) ? '}' : ']', j->f);
 	j->depth--;
 }
 
@@ -179,6 +179,12 @@ void json_raw(struct json *j, const char *key, const char *number)
 {
 	pre(j, key);
 	fputs(number, j->f);
+}
+
+void json_fragment(struct json *j, const char *text, size_t len)
+{
+	pre(j, NULL);
+	fwrite_unlocked(text, 1, len, j->f);
 }
 
 void json_bool(struct json *j, const char *key, bool v)

@@ -33,6 +33,11 @@ void json_bool(struct json *j, const char *key, bool v);
 /* A number already formatted (digits, '.', '-' only: not checked). */
 void json_raw(struct json *j, const char *key, const char *number);
 void json_null(struct json *j, const char *key);
+/* Text already in JSON, written as is where the next item goes (the comma
+ * before it handled): members `"k":v,"k2":v2` inside an object, or items
+ * `v1,v2` inside an array. For exporters that write the same pieces
+ * millions of times; the text is not checked. */
+void json_fragment(struct json *j, const char *text, size_t len);
 void json_newline(struct json *j); /* whitespace between array items */
 /* One key/value with its type. */
 void json_kv(struct json *j, const sp_kv *kv);
