@@ -265,6 +265,23 @@ def chrome_export_names_each_file_once():
         name = e["name"].split(" ×")[0]  # a cumulative node: "name ×count"
         if name in model:
             assert name in named, name
+    # The category, event by event (both in pre-order): cumulative, span
+    # (a probe or a trace's root), none for a function, whose
+    # spanprof_function metadata says what it is.
+    order = []
+    for t in sp_json("export", "-f", path)["traces"]:
+        stack = [t["root"]]
+        while stack:
+            n = stack.pop()
+            order.append(n)
+            stack += reversed(n.get("children", []))
+    eq(len(order), len(xs), "one event per node")
+    for n, e in zip(order, xs):
+        want = "cumulative" if n["kind"] == "cumulative" else None if n.get("function") else "span"
+        eq(e.get("cat"), want, e["name"])
+        if want is None:
+            assert n["function"] in named, n["function"]
+    assert any("cat" not in e for e in xs) and any(e.get("cat") == "span" for e in xs), "both kinds"
     for p in set(paths):
         eq(raw.count(json.dumps(p)), 1, f"{p} once in the file")
 
