@@ -42,6 +42,11 @@ struct agg {
 	char *key;
 	uint64_t count, total, self, max;
 	uint64_t outer; /* outermost activations: what total, avg and the percentiles cover */
+	/* The samples: a span's weighs 1 and is its duration alone (8 bytes
+	 * a span, not 16: on a 10M-span trace that is 80 MB); a cumulative
+	 * node's is its average, weighing its count. */
+	uint64_t *v;
+	size_t nv, capv;
 	struct sample *s;
 	size_t ns, cap;
 	uint64_t p50, p95, p99;
@@ -64,6 +69,12 @@ static int grow(void *v, size_t *cap, size_t n, size_t size, size_t first)
 
 static int add(struct agg *a, uint64_t v, uint64_t w)
 {
+	if (w == 1) {
+		if (grow(&a->v, &a->capv, a->nv, sizeof *a->v, 8))
+			return -1;
+		a->v[a->nv++] = v;
+		return 0;
+	}
 	if (grow(&a->s, &a->cap, a->ns, sizeof *a->s, 8))
 		return -1;
 	a->s[a->ns++] = (struct sample){ v, w };
@@ -76,24 +87,44 @@ static int by_value(const void *x, const void *y)
 	return a->v < b->v ? -1 : a->v > b->v;
 }
 
+static int by_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
 /* Weighted percentile: the smallest value whose cumulative weight reaches
- * q of the total. */
+ * q of the total. The two sorted sample lists are walked as one (at equal
+ * values the order does not change the answer). */
 static void percentiles(struct agg *a)
 {
-	qsort(a->s, a->ns, sizeof *a->s, by_value);
-	uint64_t total = 0;
+	if (a->nv) /* one of the two lists is often empty (NULL) */
+		qsort(a->v, a->nv, sizeof *a->v, by_u64);
+	if (a->ns)
+		qsort(a->s, a->ns, sizeof *a->s, by_value);
+	uint64_t total = a->nv;
 	for (size_t i = 0; i < a->ns; i++)
 		total += a->s[i].w;
+	uint64_t last = a->nv ? a->v[a->nv - 1] : 0;
+	if (a->ns && a->s[a->ns - 1].v > last)
+		last = a->s[a->ns - 1].v;
 	double qs[3] = { 0.50, 0.95, 0.99 };
 	uint64_t *out[3] = { &a->p50, &a->p95, &a->p99 };
 	for (int k = 0; k < 3; k++) {
 		double need = ceil(qs[k] * (double)total);
 		uint64_t acc = 0;
-		*out[k] = a->ns ? a->s[a->ns - 1].v : 0;
-		for (size_t i = 0; i < a->ns; i++) {
-			acc += a->s[i].w;
+		*out[k] = last;
+		for (size_t i = 0, m = 0; i < a->nv || m < a->ns;) {
+			uint64_t v;
+			if (m == a->ns || (i < a->nv && a->v[i] <= a->s[m].v)) {
+				v = a->v[i++];
+				acc++;
+			} else {
+				v = a->s[m].v;
+				acc += a->s[m++].w;
+			}
 			if ((double)acc >= need) {
-				*out[k] = a->s[i].v;
+				*out[k] = v;
 				break;
 			}
 		}
@@ -136,7 +167,14 @@ struct table {
 	struct agg *aggs;
 	size_t n, cap;
 	size_t ntraces;
+	/* A node's key depends on its site alone: per site of the dump being
+	 * collected, its aggregate (AGG_UNKNOWN until seen), so that the key
+	 * is formatted and hashed once per site, not once per span. */
+	long *site_agg;
+	uint32_t nsites;
 };
+
+#define AGG_UNKNOWN (-3L)
 
 /* The key of a node: its name, or its function with file:line; false for
  * a node that has no function with --by function. */
@@ -199,24 +237,30 @@ static int collect_node(struct table *tb, long k, const sp_node *nd, bool outerm
  * outermost when open[its key] is 0. -1 on no memory. */
 static int collect_trace(struct table *tb, const struct rd_tree *t, uint32_t **open, size_t *nopen)
 {
+	/* The path from the root: each node on it with its key (as deep as
+	 * the tree, not as big: a per-node array was 16 bytes a span). */
+	struct step {
+		const sp_node *nd;
+		long k;
+	} *path = NULL;
+	size_t depth = 0, cap = 0;
 	uint32_t n = t->dec.nnodes;
-	long *keys = malloc((n ? n : 1) * sizeof *keys);
-	const sp_node **path = malloc((n ? n : 1) * sizeof *path);
-	size_t depth = 0;
 	int rc = -1;
-	if (!keys || !path)
-		goto out;
 	for (uint32_t i = 0; i < n; i++) {
 		const sp_node *nd = &t->dec.nodes[i];
-		while (depth && path[depth - 1] != nd->parent) {
-			long pk = keys[path[--depth]->index];
+		while (depth && path[depth - 1].nd != nd->parent) {
+			long pk = path[--depth].k;
 			if (pk >= 0)
 				(*open)[pk]--;
 		}
-		long k = agg_of(tb, nd);
+		long k = nd->site <= tb->nsites ? tb->site_agg[nd->site] : AGG_UNKNOWN;
+		if (k == AGG_UNKNOWN) {
+			k = agg_of(tb, nd);
+			if (nd->site <= tb->nsites && k != -2)
+				tb->site_agg[nd->site] = k;
+		}
 		if (k == -2)
 			goto out;
-		keys[i] = k;
 		if (k >= 0) {
 			if ((size_t)k >= *nopen) {
 				size_t c = *nopen ? *nopen : 64;
@@ -233,16 +277,17 @@ static int collect_trace(struct table *tb, const struct rd_tree *t, uint32_t **o
 				goto out;
 			(*open)[k]++;
 		}
-		path[depth++] = nd;
-	}
-	while (depth) {
-		long pk = keys[path[--depth]->index];
-		if (pk >= 0)
-			(*open)[pk]--;
+		if (grow(&path, &cap, depth, sizeof *path, 64))
+			goto out;
+		path[depth++] = (struct step){ nd, k };
 	}
 	rc = 0;
 out:
-	free(keys);
+	while (depth) {
+		long pk = path[--depth].k;
+		if (pk >= 0)
+			(*open)[pk]--;
+	}
 	free(path);
 	return rc;
 }
@@ -254,6 +299,15 @@ static int collect(struct table *tb, struct rd_dump *d)
 	uint32_t *open = NULL;
 	size_t nopen = 0;
 	int rc = 0;
+	free(tb->site_agg);
+	tb->nsites = d->nsites;
+	tb->site_agg = malloc(((size_t)d->nsites + 1) * sizeof *tb->site_agg);
+	if (!tb->site_agg) {
+		msg_errorf("out of memory");
+		return 1;
+	}
+	for (size_t i = 0; i <= d->nsites; i++)
+		tb->site_agg[i] = AGG_UNKNOWN;
 	for (size_t ti = 0; ti < d->ntraces && !rc; ti++) {
 		struct rd_tree t;
 		if (cmd_tree(d, ti, &t)) {
@@ -332,9 +386,11 @@ static void table_free(struct table *tb)
 {
 	for (size_t i = 0; i < tb->n; i++) {
 		free(tb->aggs[i].key);
+		free(tb->aggs[i].v);
 		free(tb->aggs[i].s);
 	}
 	free(tb->aggs);
+	free(tb->site_agg);
 	hashmap_free(&tb->map);
 }
 
