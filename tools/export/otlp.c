@@ -203,18 +203,30 @@ static char *put_lit(char *p, const char *s)
 	return p + n;
 }
 
-/* `"key":"DIGITS"`: 64-bit integers are strings in the JSON mapping. */
+/* `"key":"DIGITS"`: 64-bit integers are strings in the JSON mapping.
+ * Two digits a step: nanosecond times have 19, two per span. */
 static char *put_u64_str(char *p, const char *key, uint64_t v)
 {
-	char d[24];
-	int n = 0;
-	do
-		d[sizeof d - 1 - n++] = (char)('0' + v % 10);
-	while (v /= 10);
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
+	char d[24], *q = d + sizeof d;
+	while (v >= 100) {
+		q -= 2;
+		memcpy(q, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		q -= 2;
+		memcpy(q, pairs + 2 * v, 2);
+	} else {
+		*--q = (char)('0' + v);
+	}
 	p = put_lit(p, key);
 	*p++ = '"';
-	memcpy(p, d + sizeof d - n, (size_t)n);
-	p += n;
+	memcpy(p, q, (size_t)(d + sizeof d - q));
+	p += d + sizeof d - q;
 	*p++ = '"';
 	return p;
 }
