@@ -85,6 +85,17 @@ void sp__dwarf_describe(Dwarf_Debug dbg, Dwarf_Die die, const char **name, Dwarf
 		*line = l0;
 }
 
+bool sp__dwarf_next(Dwarf_Debug dbg, Dwarf_Die *child, Dwarf_Error *err)
+{
+	Dwarf_Die sib;
+	int r = dwarf_siblingof_b(dbg, *child, 1, &sib, err);
+	dwarf_dealloc_die(*child);
+	if (r != DW_DLV_OK)
+		return false;
+	*child = sib;
+	return true;
+}
+
 static void walk(const struct sp__dwarf_cu *cu, Dwarf_Die parent,
 		 void (*fn)(const struct sp__dwarf_cu *, Dwarf_Die, void *), void *ctx, int depth)
 {
@@ -103,12 +114,8 @@ static void walk(const struct sp__dwarf_cu *cu, Dwarf_Die parent,
 		else if (tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
 			 tag == DW_TAG_union_type)
 			walk(cu, child, fn, ctx, depth + 1);
-		Dwarf_Die sib;
-		int r = dwarf_siblingof_b(cu->dbg, child, 1, &sib, &err);
-		dwarf_dealloc_die(child);
-		if (r != DW_DLV_OK)
+		if (!sp__dwarf_next(cu->dbg, &child, &err))
 			break;
-		child = sib;
 	}
 	if (err)
 		dwarf_dealloc_error(cu->dbg, err);

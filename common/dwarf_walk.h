@@ -9,6 +9,7 @@
 
 #include <libdwarf.h>
 #include <dwarf.h>
+#include <stdbool.h>
 
 /* The compile unit a subprogram belongs to. */
 struct sp__dwarf_cu {
@@ -40,5 +41,11 @@ Dwarf_Unsigned sp__dwarf_udata(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at, Dw
  * name belongs to libdwarf (valid until dwarf_finish); any output may be
  * NULL. */
 void sp__dwarf_describe(Dwarf_Debug dbg, Dwarf_Die die, const char **name, Dwarf_Unsigned *file, unsigned *line);
+
+/* Step *child on to its next sibling, freeing the DIE it leaves; false
+ * (the DIE freed all the same, an error left in *err) when there is none.
+ * Every walk over a DIE's children ends its loop with it:
+ *   for (;;) { ...; if (!sp__dwarf_next(dbg, &child, &err)) break; } */
+bool sp__dwarf_next(Dwarf_Debug dbg, Dwarf_Die *child, Dwarf_Error *err);
 
 #endif

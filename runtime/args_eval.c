@@ -283,6 +283,21 @@ static const char *read_string(uint64_t addr, char *buf)
 }
 
 /* A scalar of class cls and size bytes at addr, as text. */
+/* A float or double's bits, read as a register or memory word, as a double. */
+static double raw_double(uint64_t raw, unsigned size)
+{
+	double d;
+	if (size == 4) {
+		float f;
+		uint32_t u = (uint32_t)raw;
+		memcpy(&f, &u, 4);
+		d = f;
+	} else {
+		memcpy(&d, &raw, 8);
+	}
+	return d;
+}
+
 static int scalar_text(uint8_t cls, uint8_t size, uintptr_t addr, char *out, size_t n)
 {
 	uint64_t raw = 0;
@@ -297,18 +312,7 @@ static int scalar_text(uint8_t cls, uint8_t size, uintptr_t addr, char *out, siz
 		return snprintf(out, n, "%lld", (long long)raw);
 	case A_UINT: return snprintf(out, n, "%llu", (unsigned long long)raw);
 	case A_BOOL: return snprintf(out, n, "%s", raw ? "true" : "false");
-	case A_FLOAT: {
-		double d;
-		if (size == 4) {
-			float f;
-			uint32_t u = (uint32_t)raw;
-			memcpy(&f, &u, 4);
-			d = f;
-		} else {
-			memcpy(&d, &raw, 8);
-		}
-		return snprintf(out, n, "%g", d);
-	}
+	case A_FLOAT: return snprintf(out, n, "%g", raw_double(raw, size));
 	default: return snprintf(out, n, "0x%llx", (unsigned long long)raw);
 	}
 }
@@ -420,15 +424,7 @@ static bool param_value(const struct arg_param *p, struct frame_regs *fr, const 
 		out->bits = raw != 0;
 		break;
 	case A_FLOAT: {
-		double d;
-		if (p->size == 4) {
-			float f;
-			uint32_t u = (uint32_t)raw;
-			memcpy(&f, &u, 4);
-			d = f;
-		} else {
-			memcpy(&d, &raw, 8);
-		}
+		double d = raw_double(raw, p->size);
 		out->type = SP_VALUE_F64;
 		memcpy(&out->bits, &d, 8);
 		break;

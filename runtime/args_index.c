@@ -179,12 +179,8 @@ static void enumerators(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p)
 			dwarf_dealloc_error(dbg, err);
 			err = NULL;
 		}
-		Dwarf_Die sib;
-		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
-		dwarf_dealloc_die(child);
-		if (r != DW_DLV_OK)
+		if (!sp__dwarf_next(dbg, &child, &err))
 			break;
-		child = sib;
 	}
 	if (err)
 		dwarf_dealloc_error(dbg, err);
@@ -240,12 +236,8 @@ static void struct_fields(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p, 
 			dwarf_dealloc_error(dbg, err);
 			err = NULL;
 		}
-		Dwarf_Die sib;
-		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
-		dwarf_dealloc_die(child);
-		if (r != DW_DLV_OK)
+		if (!sp__dwarf_next(dbg, &child, &err))
 			break;
-		child = sib;
 	}
 	if (err)
 		dwarf_dealloc_error(dbg, err);
@@ -456,12 +448,8 @@ struct sp__argspec *sp__args_resolve(struct sp__module *m, uintptr_t fn_off, uin
 				if (p->name)
 					spec->nparams++;
 			}
-			Dwarf_Die sib;
-			int r = dwarf_siblingof_b(d->dbg, child, 1, &sib, &err);
-			dwarf_dealloc_die(child);
-			if (r != DW_DLV_OK)
+			if (!sp__dwarf_next(d->dbg, &child, &err))
 				break;
-			child = sib;
 		}
 	}
 	dwarf_dealloc_die(sub);
@@ -603,12 +591,8 @@ static void find_inlined(Dwarf_Debug dbg, Dwarf_Die parent, Dwarf_Off origin, ui
 			}
 			find_inlined(dbg, child, origin, pc_off, depth + 1, best_pc, best);
 		}
-		Dwarf_Die sib;
-		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
-		dwarf_dealloc_die(child);
-		if (r != DW_DLV_OK)
+		if (!sp__dwarf_next(dbg, &child, &err))
 			break;
-		child = sib;
 	}
 	if (err)
 		dwarf_dealloc_error(dbg, err);
@@ -683,12 +667,8 @@ struct sp__argspec *sp__args_resolve_inlined(struct sp__module *m, uintptr_t fn_
 				}
 				if (named && named != child)
 					dwarf_dealloc_die(named);
-				Dwarf_Die sib;
-				int r = dwarf_siblingof_b(d->dbg, child, 1, &sib, &err);
-				dwarf_dealloc_die(child);
-				if (r != DW_DLV_OK)
+				if (!sp__dwarf_next(d->dbg, &child, &err))
 					break;
-				child = sib;
 			}
 		}
 	}
@@ -739,12 +719,12 @@ static Dwarf_Off find_call_site(Dwarf_Debug dbg, Dwarf_Die parent, uintptr_t ret
 		} else if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
 			found = find_call_site(dbg, child, ret_off, depth + 1);
 		}
-		Dwarf_Die sib;
-		int r = found ? DW_DLV_NO_ENTRY : dwarf_siblingof_b(dbg, child, 1, &sib, &err);
-		dwarf_dealloc_die(child);
-		if (r != DW_DLV_OK)
+		if (found) {
+			dwarf_dealloc_die(child);
 			break;
-		child = sib;
+		}
+		if (!sp__dwarf_next(dbg, &child, &err))
+			break;
 	}
 	if (err)
 		dwarf_dealloc_error(dbg, err);
@@ -779,12 +759,12 @@ uint8_t sp__args_call_value(struct sp__module *m, uintptr_t ret_off, unsigned re
 						n = location_at(child, DW_AT_GNU_call_site_value, ret_off, ops);
 				}
 			}
-			Dwarf_Die sib;
-			int r = n ? DW_DLV_NO_ENTRY : dwarf_siblingof_b(d->dbg, child, 1, &sib, &err);
-			dwarf_dealloc_die(child);
-			if (r != DW_DLV_OK)
+			if (n) {
+				dwarf_dealloc_die(child);
 				break;
-			child = sib;
+			}
+			if (!sp__dwarf_next(d->dbg, &child, &err))
+				break;
 		}
 	}
 	if (err)
