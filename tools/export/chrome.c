@@ -28,6 +28,7 @@
 
 #include "common.h"
 #include "export/export.h"
+#include "export/place.h"
 #include "msg.h"
 #include "read/hashmap.h"
 #include "render/json.h"
@@ -36,7 +37,6 @@
  * viewers add ts and dur in floating point, and 3515.697 + 0.03 is a hair
  * above 3515.727, which would make two events that touch overlap. */
 #define MARGIN 1
-#define MAX_LANES 64
 #define LANE_TID (1u << 22) /* above any Linux thread id (pid_max <= 2^22) */
 
 /* ------------------------------------------------------------------------
@@ -192,67 +192,22 @@ static void layout_free(struct layout *L)
 	free(L->gaps);
 }
 
-/* ------------------------------------------------------------------------
- * Tracks: a lane per set of traces of one thread that do not overlap
- */
-struct lane {
-	uint64_t tid, end_ns;
-	unsigned no;
-};
-
-struct order {
-	size_t index;
-	uint64_t start_ns, end_ns;
-};
-
-static int by_start(const void *a, const void *b)
-{
-	const struct order *x = a, *y = b;
-	return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
-}
-
-/* The track id of each trace (indexed like `which`). */
+/* The track id of each trace (indexed like `which`): its thread's, or for
+ * the extra lanes place_lanes gives a thread, one above any thread id. */
 static uint64_t *assign_tracks(const struct rd_dump *d, const size_t *which, size_t n)
 {
 	uint64_t *track = calloc(n ? n : 1, sizeof *track);
-	struct order *o = calloc(n ? n : 1, sizeof *o);
-	struct lane *lanes = calloc(n ? n : 1, sizeof *lanes);
-	if (!track || !o || !lanes) {
+	unsigned *lane = place_lanes(d, which, n);
+	if (!track || !lane) {
 		free(track);
-		track = NULL;
-		goto out;
+		free(lane);
+		return NULL;
 	}
 	for (size_t k = 0; k < n; k++) {
-		const struct rd_dump_trace *tr = &d->traces[which[k]];
-		o[k] = (struct order){ k, rd_dump_wall_ns(d, tr->t0), rd_dump_wall_ns(d, tr->t1) };
+		uint64_t tid = d->traces[which[k]].tid;
+		track[k] = lane[k] ? tid % LANE_TID + (uint64_t)lane[k] * LANE_TID : tid;
 	}
-	qsort(o, n, sizeof *o, by_start);
-	size_t nl = 0;
-	for (size_t k = 0; k < n; k++) {
-		uint64_t tid = d->traces[which[o[k].index]].tid;
-		struct lane *hit = NULL, *last = NULL;
-		unsigned used = 0;
-		for (size_t l = 0; l < nl && !hit; l++) {
-			if (lanes[l].tid != tid)
-				continue;
-			used++;
-			last = &lanes[l];
-			if (lanes[l].end_ns <= o[k].start_ns)
-				hit = &lanes[l];
-		}
-		if (!hit && used >= MAX_LANES)
-			hit = last; /* give up on nesting rather than on the trace */
-		if (!hit) {
-			hit = &lanes[nl++];
-			*hit = (struct lane){ tid, 0, used };
-		}
-		if (o[k].end_ns > hit->end_ns)
-			hit->end_ns = o[k].end_ns;
-		track[o[k].index] = hit->no ? tid % LANE_TID + (uint64_t)hit->no * LANE_TID : tid;
-	}
-out:
-	free(o);
-	free(lanes);
+	free(lane);
 	return track;
 }
 
