@@ -33,74 +33,34 @@
 #include "read/hashmap.h"
 #include "render/json.h"
 
-/* Placed events keep 1 ns from their neighbours and their parent's ends:
- * viewers add ts and dur in floating point, and 3515.697 + 0.03 is a hair
- * above 3515.727, which would make two events that touch overlap. */
-#define MARGIN 1
 #define LANE_TID (1u << 22) /* above any Linux thread id (pid_max <= 2^22) */
 
 /* ------------------------------------------------------------------------
- * Placement of the nodes of one trace, in ns from the trace's start
+ * Placement of the nodes of one trace, in ns from the trace's start, with
+ * place.c's steps (the other exports' placement): kept in arrays, as
+ * fit_floats needs a node's parent and next sibling.
  */
-struct gap {
-	uint64_t lo, hi;
-};
-
 struct layout {
 	uint64_t *ts, *dur;
 	bool *clipped;
-	struct gap *gaps; /* scratch, one more than the most children */
+	struct place_gap *gaps; /* scratch, one more than the most children */
 };
-
-/* The parts of [lo, hi) that no span child of `p` covers, in time order. */
-static size_t gaps_of(const sp_node *p, const struct layout *L, uint64_t lo, uint64_t hi)
-{
-	size_t n = 0;
-	uint64_t at = lo;
-	for (const sp_node *c = p->first_child; c; c = c->next_sibling) {
-		if (c->kind != SP_NODE_SPAN)
-			continue;
-		uint64_t s = L->ts[c->index], e = s + L->dur[c->index];
-		if (s > at)
-			L->gaps[n++] = (struct gap){ at, s };
-		if (e > at)
-			at = e;
-	}
-	if (hi > at)
-		L->gaps[n++] = (struct gap){ at, hi };
-	return n;
-}
 
 static void place_children(const sp_node *p, struct layout *L)
 {
 	uint64_t lo = L->ts[p->index], hi = lo + L->dur[p->index];
 	/* Spans: their own times, kept inside the parent (they are, unless
 	 * the clock misbehaved). */
-	for (const sp_node *c = p->first_child; c; c = c->next_sibling) {
-		if (c->kind != SP_NODE_SPAN)
-			continue;
-		uint64_t s = c->start_ns < lo ? lo : c->start_ns > hi ? hi : c->start_ns;
-		uint64_t e = c->start_ns + c->duration_ns;
-		e = e < s ? s : e > hi ? hi : e;
-		L->ts[c->index] = s;
-		L->dur[c->index] = e - s;
-	}
+	for (const sp_node *c = p->first_child; c; c = c->next_sibling)
+		if (c->kind == SP_NODE_SPAN)
+			place_span(c, lo, hi, &L->ts[c->index], &L->dur[c->index]);
 	if (p->kind == SP_NODE_CUMULATIVE) {
 		/* Only cumulative children: one after the other, scaled with
 		 * the parent. */
-		double scale = p->total_ns && L->dur[p->index] < p->total_ns
-				       ? (double)L->dur[p->index] / (double)p->total_ns
-				       : 1.0;
-		uint64_t at = lo + MARGIN < hi ? lo + MARGIN : lo;
-		for (const sp_node *c = p->first_child; c; c = c->next_sibling) {
-			uint64_t d = (uint64_t)((double)c->total_ns * scale);
-			uint64_t room = hi - at > MARGIN ? hi - at - MARGIN : 0;
-			d = d < room ? d : room;
-			L->ts[c->index] = at;
-			L->dur[c->index] = d;
-			L->clipped[c->index] = d < c->total_ns;
-			at = at + d + MARGIN < hi ? at + d + MARGIN : at + d;
-		}
+		struct place_seq q;
+		place_seq_init(&q, p->total_ns, lo, L->dur[p->index]);
+		for (const sp_node *c = p->first_child; c; c = c->next_sibling)
+			L->clipped[c->index] = place_seq_next(&q, c->total_ns, &L->ts[c->index], &L->dur[c->index]);
 		return;
 	}
 	size_t ng = 0;
@@ -109,26 +69,10 @@ static void place_children(const sp_node *p, struct layout *L)
 		if (c->kind != SP_NODE_CUMULATIVE)
 			continue;
 		if (!have_gaps) {
-			ng = gaps_of(p, L, lo, hi);
+			ng = place_gaps(p, lo, hi, L->gaps);
 			have_gaps = true;
 		}
-		struct gap *g = NULL, *largest = NULL;
-		for (size_t i = 0; i < ng && !g; i++) {
-			uint64_t room = L->gaps[i].hi - L->gaps[i].lo;
-			if (room >= c->total_ns)
-				g = &L->gaps[i];
-			else if (!largest || room > largest->hi - largest->lo)
-				largest = &L->gaps[i];
-		}
-		if (!g)
-			g = largest;
-		uint64_t room = g && g->hi - g->lo > 2 * MARGIN ? g->hi - g->lo - 2 * MARGIN : 0;
-		uint64_t d = c->total_ns < room ? c->total_ns : room;
-		L->ts[c->index] = g ? g->lo + (room ? MARGIN : 0) : lo;
-		L->dur[c->index] = d;
-		L->clipped[c->index] = d < c->total_ns;
-		if (g && room)
-			g->lo += MARGIN + d;
+		L->clipped[c->index] = place_in_gap(L->gaps, ng, c->total_ns, lo, &L->ts[c->index], &L->dur[c->index]);
 	}
 }
 

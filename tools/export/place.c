@@ -3,32 +3,27 @@
 
 #include <stdlib.h>
 
-/* As in the chrome export: placed nodes keep 1 ns from their neighbours
- * and their parent's ends, so that what touches never overlaps. */
+/* Placed nodes keep 1 ns from their neighbours and their parent's ends:
+ * viewers add ts and dur in floating point, and 3515.697 + 0.03 is a hair
+ * above 3515.727, which would make two nodes that touch overlap. */
 #define MARGIN 1
 #define MAX_LANES 64
-
-struct gap {
-	uint64_t lo, hi;
-};
 
 struct frame {
 	struct place_ev ev;
 	size_t gap0, ngaps; /* a span's gaps, in the pool, once computed */
 	bool have_gaps;
-	uint64_t at;  /* a cumulative node: where its next child goes */
-	double scale; /* and how much its children are scaled down */
+	struct place_seq seq; /* a cumulative node: where its children go */
 };
 
 struct walker {
 	struct frame *st;
 	size_t depth, cap;
-	struct gap *pool;
+	struct place_gap *pool;
 	size_t npool, poolcap;
 };
 
-/* A span child's time, clamped into its parent's [lo, hi]. */
-static void span_time(const sp_node *c, uint64_t lo, uint64_t hi, uint64_t *ts, uint64_t *dur)
+void place_span(const sp_node *c, uint64_t lo, uint64_t hi, uint64_t *ts, uint64_t *dur)
 {
 	uint64_t s = c->start_ns < lo ? lo : c->start_ns > hi ? hi : c->start_ns;
 	uint64_t e = c->start_ns + c->duration_ns;
@@ -37,35 +32,83 @@ static void span_time(const sp_node *c, uint64_t lo, uint64_t hi, uint64_t *ts, 
 	*dur = e - s;
 }
 
-/* The parts of the frame's time that no span child covers, appended to the
- * pool (the frame is the innermost one: the pool's end is its own). */
+size_t place_gaps(const sp_node *p, uint64_t lo, uint64_t hi, struct place_gap *gaps)
+{
+	size_t n = 0;
+	uint64_t at = lo;
+	for (const sp_node *c = p->first_child; c; c = c->next_sibling) {
+		if (c->kind != SP_NODE_SPAN)
+			continue;
+		uint64_t s, d;
+		place_span(c, lo, hi, &s, &d);
+		if (s > at)
+			gaps[n++] = (struct place_gap){ at, s };
+		if (s + d > at)
+			at = s + d;
+	}
+	if (hi > at)
+		gaps[n++] = (struct place_gap){ at, hi };
+	return n;
+}
+
+bool place_in_gap(struct place_gap *gaps, size_t ngaps, uint64_t total, uint64_t lo, uint64_t *ts,
+		  uint64_t *dur)
+{
+	struct place_gap *g = NULL, *largest = NULL;
+	for (size_t i = 0; i < ngaps && !g; i++) {
+		uint64_t room = gaps[i].hi - gaps[i].lo;
+		if (room >= total)
+			g = &gaps[i];
+		else if (!largest || room > largest->hi - largest->lo)
+			largest = &gaps[i];
+	}
+	if (!g)
+		g = largest;
+	uint64_t room = g && g->hi - g->lo > 2 * MARGIN ? g->hi - g->lo - 2 * MARGIN : 0;
+	uint64_t d = total < room ? total : room;
+	*ts = g ? g->lo + (room ? MARGIN : 0) : lo;
+	*dur = d;
+	if (g && room)
+		g->lo += MARGIN + d;
+	return d < total;
+}
+
+void place_seq_init(struct place_seq *q, uint64_t total, uint64_t lo, uint64_t dur)
+{
+	uint64_t hi = lo + dur;
+	q->scale = total && dur < total ? (double)dur / (double)total : 1.0;
+	q->at = lo + MARGIN < hi ? lo + MARGIN : lo;
+	q->hi = hi;
+}
+
+bool place_seq_next(struct place_seq *q, uint64_t total, uint64_t *ts, uint64_t *dur)
+{
+	uint64_t d = (uint64_t)((double)total * q->scale);
+	uint64_t room = q->hi - q->at > MARGIN ? q->hi - q->at - MARGIN : 0;
+	d = d < room ? d : room;
+	*ts = q->at;
+	*dur = d;
+	q->at = q->at + d + MARGIN < q->hi ? q->at + d + MARGIN : q->at + d;
+	return d < total;
+}
+
+/* The span frame's gaps, appended to the pool (the frame is the innermost
+ * one: the pool's end is its own). */
 static int compute_gaps(struct walker *w, struct frame *f)
 {
 	const sp_node *p = f->ev.n;
-	uint64_t lo = f->ev.ts, hi = lo + f->ev.dur, at = lo;
 	size_t need = w->npool + p->nchildren + 1;
 	if (need > w->poolcap) {
 		size_t cap = need * 2;
-		struct gap *g = realloc(w->pool, cap * sizeof *g);
+		struct place_gap *g = realloc(w->pool, cap * sizeof *g);
 		if (!g)
 			return -1;
 		w->pool = g;
 		w->poolcap = cap;
 	}
 	f->gap0 = w->npool;
-	for (const sp_node *c = p->first_child; c; c = c->next_sibling) {
-		if (c->kind != SP_NODE_SPAN)
-			continue;
-		uint64_t s, d;
-		span_time(c, lo, hi, &s, &d);
-		if (s > at)
-			w->pool[w->npool++] = (struct gap){ at, s };
-		if (s + d > at)
-			at = s + d;
-	}
-	if (hi > at)
-		w->pool[w->npool++] = (struct gap){ at, hi };
-	f->ngaps = w->npool - f->gap0;
+	f->ngaps = place_gaps(p, f->ev.ts, f->ev.ts + f->ev.dur, w->pool + w->npool);
+	w->npool += f->ngaps;
 	f->have_gaps = true;
 	return 0;
 }
@@ -78,42 +121,16 @@ static int place_child(struct walker *w, struct frame *pf, const sp_node *c, str
 	ev->depth = pf->ev.depth + 1;
 	ev->clipped = false;
 	if (c->kind == SP_NODE_SPAN) {
-		span_time(c, lo, hi, &ev->ts, &ev->dur);
+		place_span(c, lo, hi, &ev->ts, &ev->dur);
 		return 0;
 	}
 	if (pf->ev.n->kind == SP_NODE_CUMULATIVE) {
-		/* Cumulative children of a cumulative node: end to end,
-		 * scaled with their parent. */
-		uint64_t d = (uint64_t)((double)c->total_ns * pf->scale);
-		uint64_t room = hi - pf->at > MARGIN ? hi - pf->at - MARGIN : 0;
-		d = d < room ? d : room;
-		ev->ts = pf->at;
-		ev->dur = d;
-		ev->clipped = d < c->total_ns;
-		pf->at = pf->at + d + MARGIN < hi ? pf->at + d + MARGIN : pf->at + d;
+		ev->clipped = place_seq_next(&pf->seq, c->total_ns, &ev->ts, &ev->dur);
 		return 0;
 	}
-	/* In the first gap of the span parent that holds the node's total,
-	 * else in the largest, cut to fit. */
 	if (!pf->have_gaps && compute_gaps(w, pf))
 		return -1;
-	struct gap *g = NULL, *largest = NULL;
-	for (size_t i = pf->gap0; i < pf->gap0 + pf->ngaps && !g; i++) {
-		uint64_t room = w->pool[i].hi - w->pool[i].lo;
-		if (room >= c->total_ns)
-			g = &w->pool[i];
-		else if (!largest || room > largest->hi - largest->lo)
-			largest = &w->pool[i];
-	}
-	if (!g)
-		g = largest;
-	uint64_t room = g && g->hi - g->lo > 2 * MARGIN ? g->hi - g->lo - 2 * MARGIN : 0;
-	uint64_t d = c->total_ns < room ? c->total_ns : room;
-	ev->ts = g ? g->lo + (room ? MARGIN : 0) : lo;
-	ev->dur = d;
-	ev->clipped = d < c->total_ns;
-	if (g && room)
-		g->lo += MARGIN + d;
+	ev->clipped = place_in_gap(w->pool + pf->gap0, pf->ngaps, c->total_ns, lo, &ev->ts, &ev->dur);
 	return 0;
 }
 
@@ -129,12 +146,8 @@ static int push(struct walker *w, const struct place_ev *ev)
 	}
 	struct frame *f = &w->st[w->depth++];
 	*f = (struct frame){ .ev = *ev, .gap0 = w->npool };
-	if (ev->n->kind == SP_NODE_CUMULATIVE) {
-		uint64_t lo = ev->ts, hi = lo + ev->dur;
-		f->scale = ev->n->total_ns && ev->dur < ev->n->total_ns ? (double)ev->dur / (double)ev->n->total_ns
-									 : 1.0;
-		f->at = lo + MARGIN < hi ? lo + MARGIN : lo;
-	}
+	if (ev->n->kind == SP_NODE_CUMULATIVE)
+		place_seq_init(&f->seq, ev->n->total_ns, ev->ts, ev->dur);
 	return 0;
 }
 

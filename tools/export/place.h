@@ -34,6 +34,36 @@ typedef int (*place_fn)(void *ctx, const struct place_ev *ev, bool open);
 /* 0, the callback's non-zero value, or -1 when out of memory. */
 int place_walk(const struct rd_tree *t, place_fn fn, void *ctx);
 
+/* The steps of the placement, for the chrome export, which keeps every
+ * node's time in arrays (its layout only needs a parent before its
+ * children) rather than walking with place_walk. */
+struct place_gap {
+	uint64_t lo, hi;
+};
+
+/* A span child's time, clamped into its parent's [lo, hi]. */
+void place_span(const sp_node *c, uint64_t lo, uint64_t hi, uint64_t *ts, uint64_t *dur);
+
+/* The parts of [lo, hi) that no span child of `p` covers, in time order,
+ * into gaps (room for p->nchildren + 1); how many. */
+size_t place_gaps(const sp_node *p, uint64_t lo, uint64_t hi, struct place_gap *gaps);
+
+/* A cumulative child of a span, of `total` ns: in the first of the gaps
+ * that holds it, else in the largest, cut to fit (true: clipped), 1 ns
+ * clear of what is around; the gap used shrinks. At `lo` when no gap. */
+bool place_in_gap(struct place_gap *gaps, size_t ngaps, uint64_t total, uint64_t lo, uint64_t *ts,
+		  uint64_t *dur);
+
+/* Cumulative children of a cumulative node [lo, lo + dur) of `total` ns:
+ * end to end, scaled down with their parent when it was cut. */
+struct place_seq {
+	uint64_t at, hi; /* where the next one goes; the parent's end */
+	double scale;
+};
+void place_seq_init(struct place_seq *q, uint64_t total, uint64_t lo, uint64_t dur);
+/* The next one, of `total` ns; true when clipped. */
+bool place_seq_next(struct place_seq *q, uint64_t total, uint64_t *ts, uint64_t *dur);
+
 /* Tracks: traces of one thread that overlap in time (requests interleaved
  * on one thread) cannot share a track. lane[k] is 0 for the thread's own
  * track, else K for its K-th extra one; indexed like `which`. NULL when out
