@@ -34,7 +34,7 @@ size_t sp__cxx_operator_len(const char *s, size_t n, size_t i)
 	return k;
 }
 
-static int depth_step(char c)
+int sp__cxx_bracket(char c)
 {
 	if (c == '<' || c == '(' || c == '[' || c == '{')
 		return 1;
@@ -58,7 +58,7 @@ void sp__cxx_name_span(const char *s, size_t n, size_t *start, size_t *end)
 			params = i; /* the last top-level one is the parameter list */
 		if (depth == 0 && c == '[' && params != n)
 			break; /* " [clone .constprop.0]" */
-		int d = depth_step(c);
+		int d = sp__cxx_bracket(c);
 		depth += d;
 		if (depth < 0)
 			depth = 0;
@@ -74,7 +74,7 @@ void sp__cxx_name_span(const char *s, size_t n, size_t *start, size_t *end)
 		}
 		if (depth == 0 && s[i] == ' ' && !(i >= 8 && !memcmp(s + i - 8, "operator", 8)))
 			space = i + 1; /* "long app::total<long>": the return type */
-		depth += depth_step(s[i]);
+		depth += sp__cxx_bracket(s[i]);
 		if (depth < 0)
 			depth = 0;
 	}
@@ -93,7 +93,7 @@ size_t sp__cxx_next_scope(const char *s, size_t n, size_t from)
 		}
 		if (depth == 0 && s[i] == ':' && s[i + 1] == ':')
 			return i + 2;
-		depth += depth_step(s[i]);
+		depth += sp__cxx_bracket(s[i]);
 		if (depth < 0)
 			depth = 0;
 	}

@@ -25,5 +25,8 @@ size_t sp__cxx_next_scope(const char *s, size_t n, size_t from);
 /* At s[i], the length of "operator" and its token ("operator<<",
  * "operator()"), or 0: the brackets of an operator's name are no group. */
 size_t sp__cxx_operator_len(const char *s, size_t n, size_t i);
+/* What c does to the bracket depth: 1 for <, (, [ or {, -1 for their
+ * closing ones, else 0. */
+int sp__cxx_bracket(char c);
 
 #endif

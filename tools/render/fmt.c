@@ -139,11 +139,11 @@ static bool longest_group(const char *s, size_t *open, size_t *close)
 			i += op - 1;
 			continue;
 		}
-		char c = s[i];
-		if (c == '<' || c == '(' || c == '[' || c == '{') {
+		int d = sp__cxx_bracket(s[i]);
+		if (d > 0) {
 			if (depth++ == 0)
 				at = i;
-		} else if ((c == '>' || c == ')' || c == ']' || c == '}') && depth > 0) {
+		} else if (d < 0 && depth > 0) {
 			if (--depth == 0 && (s[at] == '<' || s[at] == '(') && i - at - 1 > best &&
 			    strncmp(s + at + 1, "…", i - at - 1)) {
 				best = i - at - 1;
