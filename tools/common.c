@@ -60,6 +60,15 @@ FILE *cmd_create(const char *path)
 static const char **given_files;
 static size_t given_cap;
 
+int cmd_bound_opt(const struct cli_parser *p, int o, double *min_ms, unsigned long long *limit)
+{
+	if (o == 'm' && min_ms)
+		return cli_double(p, "--min-ms", p->arg, min_ms) ? -1 : 1;
+	if (o == 'l' && limit)
+		return cli_uint(p, "--limit", p->arg, 1ull << 40, limit) ? -1 : 1;
+	return 0;
+}
+
 int cmd_source_opt(const char *cmd, struct cmd_source *s, int o, const char *arg)
 {
 	if (o == 'f') {

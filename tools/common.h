@@ -93,6 +93,11 @@ struct cmd_source {
  * not, -1 after a usage error (a bad PID) or no memory. */
 int cmd_source_opt(const char *cmd, struct cmd_source *s, int o, const char *arg);
 
+/* Take --min-ms X and --limit N (option ids 'm', 'l'; the same bounds for
+ * every command that has them; NULL for one it has not): 1 if `o` was one
+ * of them, 0 if not, -1 after a usage error. */
+int cmd_bound_opt(const struct cli_parser *p, int o, double *min_ms, unsigned long long *limit);
+
 /* -p PID: ask a running program (started with SPANPROF_SIGNAL) for a dump
  * and read that; parse with live_pid. */
 /* Text outputs fit names to the terminal (80 columns when not one). */

@@ -195,11 +195,8 @@ int cmd_diff(int argc, char **argv)
 			break;
 		case O_JSON: json = true; break;
 		case O_MIN:
-			if (cli_double(&p, "--min-ms", p.arg, &min_ms))
-				return 2;
-			break;
 		case O_LIMIT:
-			if (cli_uint(&p, "--limit", p.arg, 1ull << 40, &limit))
+			if (cmd_bound_opt(&p, o, &min_ms, &limit) < 0)
 				return 2;
 			break;
 		}

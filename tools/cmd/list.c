@@ -14,6 +14,7 @@
 #include "render/fmt.h"
 #include "render/json.h"
 #include "render/model_json.h"
+#include "render/page.h"
 
 enum { O_JSON = 'j', O_SORT = 's', O_NAME = 'n', O_MIN = 'm', O_LIMIT = 'l', O_COLOR = 'c', O_COUNTS = 'C',
        O_WIDE = 'w' };
@@ -123,15 +124,7 @@ static void print_footer(const struct totals *d)
 
 static void json_counts(struct json *j, const struct totals *d)
 {
-	json_object(j, "counts");
-	json_u64(j, "ended", traces_ended(d));
-	json_u64(j, "stored", d->ntraces);
-	json_u64(j, "committed", d->committed);
-	json_u64(j, "evicted", d->evicted);
-	json_u64(j, "cleared", d->cleared);
-	json_u64(j, "dropped", d->traces_dropped);
-	json_u64(j, "dropped_spans", d->dropped);
-	json_end(j);
+	page_counts_json(j, d->committed, d->ntraces, d->evicted, d->cleared, d->traces_dropped, d->dropped);
 }
 
 static void print_json(const struct totals *tot, const struct row *rows, size_t n, bool counts, bool pids)
@@ -199,11 +192,8 @@ int cmd_list(int argc, char **argv)
 				return msg_usagef("list", "--sort takes duration, start or name, not '%s'", sort);
 			break;
 		case O_MIN:
-			if (cli_double(&p, "--min-ms", p.arg, &min_ms))
-				return 2;
-			break;
 		case O_LIMIT:
-			if (cli_uint(&p, "--limit", p.arg, 1ull << 40, &limit))
+			if (cmd_bound_opt(&p, o, &min_ms, &limit) < 0)
 				return 2;
 			break;
 		default:

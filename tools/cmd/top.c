@@ -417,7 +417,7 @@ int cmd_top(int argc, char **argv)
 			break;
 		case O_SORT: sort_key = p.arg; break;
 		case O_LIMIT:
-			if (cli_uint(&p, "--limit", p.arg, 1ull << 40, &limit))
+			if (cmd_bound_opt(&p, o, NULL, &limit) < 0)
 				return 2;
 			break;
 		default:

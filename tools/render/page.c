@@ -13,16 +13,17 @@
  * and after the place of its embedded data. */
 extern const char sp_page_head[], sp_page_tail[];
 
-static void counts_json(struct json *j, const struct rd_dump *d)
+void page_counts_json(struct json *j, uint64_t committed, size_t stored, uint64_t evicted, uint64_t cleared,
+		      uint64_t traces_dropped, uint64_t dropped)
 {
 	json_object(j, "counts");
-	json_u64(j, "ended", d->committed + d->traces_dropped);
-	json_u64(j, "stored", d->ntraces);
-	json_u64(j, "committed", d->committed);
-	json_u64(j, "evicted", d->evicted);
-	json_u64(j, "cleared", d->cleared);
-	json_u64(j, "dropped", d->traces_dropped);
-	json_u64(j, "dropped_spans", d->dropped);
+	json_u64(j, "ended", committed + traces_dropped);
+	json_u64(j, "stored", stored);
+	json_u64(j, "committed", committed);
+	json_u64(j, "evicted", evicted);
+	json_u64(j, "cleared", cleared);
+	json_u64(j, "dropped", traces_dropped);
+	json_u64(j, "dropped_spans", dropped);
 	json_end(j);
 }
 
@@ -41,7 +42,8 @@ void page_list_json(struct json *j, struct rd_dump *d, size_t nd, long pid)
 		json_f64(j, "overhead_per_span_ns", d[f].overhead_per_span_ns);
 		json_f64(j, "total_overhead_ms", d[f].total_overhead_ms);
 		json_u64(j, "spans", d[f].spans);
-		counts_json(j, &d[f]);
+		page_counts_json(j, d[f].committed, d[f].ntraces, d[f].evicted, d[f].cleared, d[f].traces_dropped,
+				 d[f].dropped);
 		json_end(j);
 	}
 	json_end(j);
