@@ -85,6 +85,14 @@ void sp__dwarf_describe(Dwarf_Debug dbg, Dwarf_Die die, const char **name, Dwarf
 		*line = l0;
 }
 
+void sp__dwarf_clear(Dwarf_Debug dbg, Dwarf_Error *err)
+{
+	if (*err) {
+		dwarf_dealloc_error(dbg, *err);
+		*err = NULL;
+	}
+}
+
 bool sp__dwarf_next(Dwarf_Debug dbg, Dwarf_Die *child, Dwarf_Error *err)
 {
 	Dwarf_Die sib;
@@ -138,17 +146,11 @@ void sp__dwarf_each_subprogram(Dwarf_Debug dbg,
 		struct sp__dwarf_cu cu = { dbg, ver, 0, NULL, 0 };
 		if (dwarf_lowpc(die, &cu.base, &err) != DW_DLV_OK)
 			cu.base = 0;
-		if (err) {
-			dwarf_dealloc_error(dbg, err);
-			err = NULL;
-		}
+		sp__dwarf_clear(dbg, &err);
 		if (dwarf_srcfiles(die, &cu.files, &cu.nfiles, &err) != DW_DLV_OK) {
 			cu.files = NULL;
 			cu.nfiles = 0;
-			if (err) {
-				dwarf_dealloc_error(dbg, err);
-				err = NULL;
-			}
+			sp__dwarf_clear(dbg, &err);
 		}
 		walk(&cu, die, fn, ctx, 0);
 		for (Dwarf_Signed i = 0; i < cu.nfiles; i++)

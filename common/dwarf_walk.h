@@ -42,6 +42,9 @@ Dwarf_Unsigned sp__dwarf_udata(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at, Dw
  * NULL. */
 void sp__dwarf_describe(Dwarf_Debug dbg, Dwarf_Die die, const char **name, Dwarf_Unsigned *file, unsigned *line);
 
+/* Free *err if set, and clear it for the next call. */
+void sp__dwarf_clear(Dwarf_Debug dbg, Dwarf_Error *err);
+
 /* Step *child on to its next sibling, freeing the DIE it leaves; false
  * (the DIE freed all the same, an error left in *err) when there is none.
  * Every walk over a DIE's children ends its loop with it:

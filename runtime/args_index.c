@@ -142,6 +142,16 @@ static Dwarf_Die with_origin(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at)
 	return ref_die(dbg, die, DW_AT_abstract_origin);
 }
 
+/* A copy of what was gathered on the stack, in the arena; NULL for none
+ * (or no room). */
+static void *arena_dup(const void *src, size_t size)
+{
+	void *v = size ? sp__arena_alloc(size) : NULL;
+	if (v)
+		memcpy(v, src, size);
+	return v;
+}
+
 /* An enum's enumerators, kept for showing values by name. */
 static void enumerators(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p)
 {
@@ -163,10 +173,7 @@ static void enumerators(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p)
 			Dwarf_Unsigned uv = 0;
 			bool ok = true;
 			if (dwarf_formsdata(a, &sv, &err) != DW_DLV_OK) {
-				if (err) {
-					dwarf_dealloc_error(dbg, err);
-					err = NULL;
-				}
+				sp__dwarf_clear(dbg, &err);
 				ok = dwarf_formudata(a, &uv, &err) == DW_DLV_OK;
 				sv = (Dwarf_Signed)uv;
 			}
@@ -175,18 +182,14 @@ static void enumerators(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p)
 			if (kept)
 				tmp[n++] = (struct arg_enum){ (int64_t)sv, kept };
 		}
-		if (err) {
-			dwarf_dealloc_error(dbg, err);
-			err = NULL;
-		}
+		sp__dwarf_clear(dbg, &err);
 		if (!sp__dwarf_next(dbg, &child, &err))
 			break;
 	}
 	if (err)
 		dwarf_dealloc_error(dbg, err);
-	struct arg_enum *v = n ? sp__arena_alloc(n * sizeof *v) : NULL;
+	struct arg_enum *v = arena_dup(tmp, n * sizeof *v);
 	if (v) {
-		memcpy(v, tmp, n * sizeof *v);
 		p->enums = v;
 		p->nenums = n;
 	}
@@ -232,18 +235,14 @@ static void struct_fields(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p, 
 					n++;
 			}
 		}
-		if (err) {
-			dwarf_dealloc_error(dbg, err);
-			err = NULL;
-		}
+		sp__dwarf_clear(dbg, &err);
 		if (!sp__dwarf_next(dbg, &child, &err))
 			break;
 	}
 	if (err)
 		dwarf_dealloc_error(dbg, err);
-	struct arg_field *v = n ? sp__arena_alloc(n * sizeof *v) : NULL;
+	struct arg_field *v = arena_dup(tmp, n * sizeof *v);
 	if (v) {
-		memcpy(v, tmp, n * sizeof *v);
 		p->fields = v;
 		p->nfields = n;
 		p->more_fields = more;
@@ -489,10 +488,7 @@ static bool entry_of(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Addr *pc)
 		dwarf_dealloc_attribute(a);
 	}
 	if (!ok) {
-		if (err) {
-			dwarf_dealloc_error(dbg, err);
-			err = NULL;
-		}
+		sp__dwarf_clear(dbg, &err);
 		ok = dwarf_lowpc(die, pc, &err) == DW_DLV_OK;
 	}
 	if (err)
@@ -515,10 +511,7 @@ static int covers(Dwarf_Debug dbg, Dwarf_Die die, uintptr_t pc)
 		r = pc >= lo && pc < hi;
 	} else {
 		Dwarf_Attribute a;
-		if (err) {
-			dwarf_dealloc_error(dbg, err);
-			err = NULL;
-		}
+		sp__dwarf_clear(dbg, &err);
 		if (dwarf_attr(die, DW_AT_ranges, &a, &err) == DW_DLV_OK) {
 			Dwarf_Half f = 0;
 			Dwarf_Unsigned val = 0, count = 0, goff = 0;
