@@ -34,6 +34,14 @@ size_t sp__cxx_operator_len(const char *s, size_t n, size_t i)
 	return k;
 }
 
+bool sp__cxx_skip_operator(const char *s, size_t n, size_t *i, int depth)
+{
+	size_t op = depth == 0 ? sp__cxx_operator_len(s, n, *i) : 0;
+	if (op)
+		*i += op - 1;
+	return op != 0;
+}
+
 int sp__cxx_bracket(char c)
 {
 	if (c == '<' || c == '(' || c == '[' || c == '{')
@@ -48,11 +56,8 @@ void sp__cxx_name_span(const char *s, size_t n, size_t *start, size_t *end)
 	size_t params = n, space = 0;
 	int depth = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t op = depth == 0 ? sp__cxx_operator_len(s, n, i) : 0;
-		if (op) {
-			i += op - 1;
+		if (sp__cxx_skip_operator(s, n, &i, depth))
 			continue;
-		}
 		char c = s[i];
 		if (depth == 0 && c == '(' && i > 0 && s[i - 1] != ':')
 			params = i; /* the last top-level one is the parameter list */
@@ -67,11 +72,8 @@ void sp__cxx_name_span(const char *s, size_t n, size_t *start, size_t *end)
 	 * opens a scope, not parameters. */
 	depth = 0;
 	for (size_t i = 0; i < params; i++) {
-		size_t op = depth == 0 ? sp__cxx_operator_len(s, params, i) : 0;
-		if (op) {
-			i += op - 1;
+		if (sp__cxx_skip_operator(s, params, &i, depth))
 			continue;
-		}
 		if (depth == 0 && s[i] == ' ' && !(i >= 8 && !memcmp(s + i - 8, "operator", 8)))
 			space = i + 1; /* "long app::total<long>": the return type */
 		depth += sp__cxx_bracket(s[i]);
@@ -86,11 +88,8 @@ size_t sp__cxx_next_scope(const char *s, size_t n, size_t from)
 {
 	int depth = 0;
 	for (size_t i = from; i + 1 < n; i++) {
-		size_t op = depth == 0 ? sp__cxx_operator_len(s, n, i) : 0;
-		if (op) {
-			i += op - 1;
+		if (sp__cxx_skip_operator(s, n, &i, depth))
 			continue;
-		}
 		if (depth == 0 && s[i] == ':' && s[i + 1] == ':')
 			return i + 2;
 		depth += sp__cxx_bracket(s[i]);

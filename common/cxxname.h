@@ -11,6 +11,7 @@
 #ifndef SP_CXXNAME_H
 #define SP_CXXNAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* [*start, *end) of the qualified name proper in `s` (its length n): the
@@ -28,5 +29,10 @@ size_t sp__cxx_operator_len(const char *s, size_t n, size_t i);
 /* What c does to the bracket depth: 1 for <, (, [ or {, -1 for their
  * closing ones, else 0. */
 int sp__cxx_bracket(char c);
+/* The step every bracket-counting scan of s[0, n) takes first at s[i]: at
+ * depth 0 an operator's name is skipped whole (true, *i on its last
+ * character), so that the brackets of "operator<" or "operator()" count
+ * for nothing. */
+bool sp__cxx_skip_operator(const char *s, size_t n, size_t *i, int depth);
 
 #endif

@@ -134,11 +134,8 @@ static bool longest_group(const char *s, size_t *open, size_t *close)
 	size_t n = strlen(s), best = 0, at = 0;
 	int depth = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t op = depth == 0 ? sp__cxx_operator_len(s, n, i) : 0;
-		if (op) {
-			i += op - 1;
+		if (sp__cxx_skip_operator(s, n, &i, depth))
 			continue;
-		}
 		int d = sp__cxx_bracket(s[i]);
 		if (d > 0) {
 			if (depth++ == 0)
