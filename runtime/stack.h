@@ -73,32 +73,52 @@ struct sp__trace {
 };
 _Static_assert(sizeof(struct sp__trace) <= SP_TRACE_HDR, "trace header too big");
 
+/* A thread's open spans and the trace they are building: everything that
+ * sp_context_save moves out of a thread and sp_context_restore moves into
+ * one, so each is one assignment. Named once here (SP_CUR_FIELDS) and laid
+ * out twice with the same members: as struct sp__cur, the unit that moves,
+ * and flattened into struct sp__thread, so that the hooks keep reading
+ * t->depth, t->buf, ... at the same cost. */
+#define SP_CUR_FIELDS                                                              \
+	uint32_t depth;      /* open frames */                                     \
+	uint32_t scope;      /* open trace_calls roots */                          \
+	uint32_t cumul;      /* open cumulative frames */                          \
+	uint32_t serial;     /* of the last frame opened */                        \
+	struct sp__frame *frames;                                                  \
+	uint8_t *buf;        /* the block being built, or NULL */                  \
+	size_t pos;          /* bytes of records written */                        \
+	size_t room;         /* bytes of records the block can hold */             \
+	uint32_t nrec;                                                             \
+	uint32_t cap;        /* frames capacity */                                 \
+	uint64_t dropped, iterations;                                              \
+	size_t bufsize;      /* mapping size of buf */                             \
+	uint64_t trace_tid;  /* the trace being built: its thread, flags, id */    \
+	uint32_t trace_flags;                                                      \
+	uint16_t idlen;                                                            \
+	char id[SP_MAX_NAME_LEN + 1];
+
+struct sp__cur {
+	SP_CUR_FIELDS
+};
+
 struct sp__thread {
 	/* read on every hook */
 	uint32_t busy;       /* inside the runtime: hooks return at once */
-	uint32_t depth;      /* open frames */
-	uint32_t scope;      /* open trace_calls roots */
-	uint32_t cumul;      /* open cumulative frames */
 	uint32_t overflow;   /* enters past SP_MAX_DEPTH not pushed */
-	uint32_t serial;
-	struct sp__frame *frames;
-	uint8_t *buf;        /* the block being built, or NULL */
-	size_t pos;          /* bytes of records written */
-	size_t room;         /* bytes of records the block can hold */
-	uint32_t nrec;
-	uint32_t cap;        /* frames capacity */
-	uint64_t dropped, iterations;
-	size_t bufsize;      /* mapping size of buf */
-	/* the trace being built */
-	uint64_t trace_tid;
-	uint32_t trace_flags;
-	uint16_t idlen;
-	char id[SP_MAX_NAME_LEN + 1];
+	union {
+		struct sp__cur cur;
+		struct {
+			SP_CUR_FIELDS
+		};
+	};
 	/* the thread */
 	uint64_t tid;
 	uintptr_t stack_lo, stack_hi; /* 0, 0 when unknown */
 	bool dead;
 };
+_Static_assert(offsetof(struct sp__thread, id) - offsetof(struct sp__thread, depth) ==
+		       offsetof(struct sp__cur, id),
+	       "struct sp__cur and its flattened copy have one layout");
 
 extern SP_HIDDEN __thread struct sp__thread *sp__tls __attribute__((tls_model("initial-exec")));
 
