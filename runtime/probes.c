@@ -302,7 +302,7 @@ SP_API int sp_context_restore(sp_context *c)
 	if (t->busy || t->depth)
 		return -EBUSY;
 	if (t->buf) {
-		sp__unmap(t->buf, t->bufsize);
+		sp__buf_free(t->buf, t->bufsize);
 		sp__budget_release(t->bufsize);
 	}
 	sp__unmap(t->frames, (size_t)t->cap * sizeof *t->frames);

@@ -140,6 +140,10 @@ SP_INLINE void sp__set_trace_id(struct sp__thread *t, const char *id, size_t len
 	t->idlen = (uint16_t)len;
 }
 
+/* flight.c: thread records, in the file's slots when there is one */
+SP_HIDDEN struct sp__thread *sp__flight_thread_alloc(void); /* zeroed; NULL on failure */
+SP_HIDDEN void sp__flight_thread_free(struct sp__thread *t);
+
 /* thread.c */
 SP_HIDDEN struct sp__thread *sp__thread_attach(void); /* creates this thread's record */
 SP_HIDDEN void sp__threads_init(void);
@@ -190,6 +194,13 @@ struct sp__store_stats {
 SP_HIDDEN struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st);
 SP_HIDDEN void sp__store_stats(struct sp__store_stats *st);
 SP_HIDDEN void sp__store_fork_child(void);
+/* A block of the flight file, evicting stored traces while none is free. */
+SP_HIDDEN void *sp__store_block(size_t size);
+/* At exit, with a flight file: nothing is stored, evicted or cleared any
+ * more (the file is being closed). */
+SP_HIDDEN bool sp__store_close(void);
+/* flight.c: the counters, mirrored into the file (store lock held). */
+SP_HIDDEN void sp__flight_counters(uint64_t head, uint64_t tail, const struct sp__store_stats *st);
 SP_HIDDEN void sp__store_atfork_prepare(void);
 SP_HIDDEN void sp__store_atfork_parent(void);
 

@@ -112,6 +112,8 @@ static void print_json(struct rd_dump *d, const struct row *rows, size_t n, bool
 		json_u64(&j, "duration_ns", rows[i].dur_ns);
 		json_u64(&j, "thread", t->tid);
 		json_u64(&j, "dropped_spans", t->dropped);
+		if (t->flags & SP_TRACE_UNFINISHED)
+			json_bool(&j, "unfinished", true);
 		json_end(&j);
 		if (have)
 			rd_tree_free(&tree);
@@ -212,13 +214,16 @@ int cmd_list(int argc, char **argv)
 			printf("%6llu  %-*.*s  %-*.*s  %10s  %-23s  %8llu  %7u%s\n", (unsigned long long)t->seq, nw, nw,
 			       rows[i].name, iw, iw, t->id, fmt_ms(ms, sizeof ms, rows[i].dur_ns),
 			       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(&d, t->t0)), (unsigned long long)t->tid,
-			       t->nrec, t->dropped ? "  (truncated)" : "");
+			       t->nrec, t->flags & SP_TRACE_UNFINISHED ? "  (unfinished)" : t->dropped ? "  (truncated)" : "");
 		}
 		if (n < d.ntraces)
 			printf("(%zu of %zu traces)\n", n, d.ntraces);
 	}
 	if (!json && any_loss(&d))
 		print_footer(&d);
+	if (!json && d.unclean)
+		printf("the program (pid %llu) did not exit cleanly: %zu trace%s still open when it ended, shown as unfinished\n",
+		       (unsigned long long)d.pid, d.unfinished, d.unfinished == 1 ? " was" : "s were");
 	free(rows);
 	cmd_close(&d);
 	return 0;
