@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ static void say(const char *id)
 }
 
 static volatile unsigned sink;
+/* Not NULL: UBSan would stop the store itself. */
+static int *volatile bad = (int *)(uintptr_t)8;
 
 static void work(unsigned n)
 {
@@ -75,7 +78,7 @@ static void *run(void *arg)
 				if (!strcmp(mode, "abort"))
 					abort();
 				if (!strcmp(mode, "segv"))
-					*(volatile int *)0 = 1;
+					*bad = 1; /* a fault */
 				if (!strcmp(mode, "_exit"))
 					_exit(0);
 				if (!strcmp(mode, "exit"))
