@@ -29,6 +29,16 @@
  * What the hooks do does not change: they write a thread's records in its
  * buffer, which is now in the file. Commit, eviction and the start of a
  * trace publish the rest (store.c, sp__flight_sync).
+ *
+ * Control through the file (`spanprof ctl PID enable|disable|clear|dump`):
+ * a writer reserves command number n (atomic add on cmd_tail), writes
+ * entry n % SP_FLIGHT_CMDQ as (n + 1) << 8 | command, bumps cmd_wake and
+ * wakes it (a futex on the shared mapping). A thread of ours,
+ * "spanprof-fl" (started with every signal blocked), waits on that word
+ * (1 s at most), runs the commands in order and acknowledges each by
+ * advancing cmd_done. Nothing on the hooks' path reads the queue. Commands
+ * are never lost or merged: a stopped process finds them queued when it
+ * resumes. Who may write the file - its owner, mode 0600 - may control.
  */
 #include "stack.h"
 #include "control.h"
@@ -602,6 +612,78 @@ void sp__flight_finalize(bool empty)
 		h->checksum = sp__flight_checksum(sp__fl.base, sp__fl.size);
 	}
 	__atomic_store_n(&h->state, SP_FLIGHT_CLOSED, __ATOMIC_RELEASE);
+}
+
+/* ------------------------------------------------------------------------
+ * Control through the file
+ */
+static long futex(void *addr, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+static void run_command(int cmd)
+{
+	switch (cmd) {
+	case SP_CTL_ENABLE:
+		sp_set_enabled(true);
+		break;
+	case SP_CTL_DISABLE:
+		sp_set_enabled(false);
+		break;
+	case SP_CTL_CLEAR:
+		sp__store_clear();
+		break;
+	case SP_CTL_DUMP:
+		sp__flight_sync(true); /* the file is the store: publish its metadata */
+		break;
+	default:
+		break; /* unknown: acknowledged, ignored */
+	}
+}
+
+static void *control_thread(void *arg)
+{
+	(void)arg;
+	struct sp__flight_header *h = H();
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&h->cmd_wake, __ATOMIC_ACQUIRE);
+		uint64_t done = __atomic_load_n(&h->cmd_done, __ATOMIC_ACQUIRE);
+		bool waiting = false; /* a reserved entry not written yet */
+		while (done < __atomic_load_n(&h->cmd_tail, __ATOMIC_ACQUIRE)) {
+			uint64_t e = __atomic_load_n(&h->cmdq[done % SP_FLIGHT_CMDQ], __ATOMIC_ACQUIRE);
+			if (e >> 8 != done + 1) {
+				waiting = true;
+				break;
+			}
+			if (sp__fl.detached || atomic_load(&sp__g.exiting))
+				return NULL;
+			run_command((int)(e & 0xff));
+			__atomic_store_n(&h->cmd_done, ++done, __ATOMIC_RELEASE);
+			futex(&h->cmd_done, FUTEX_WAKE, INT32_MAX, NULL);
+		}
+		struct timespec ts = { waiting ? 0 : 1, waiting ? 1000000 : 0 };
+		futex(&h->cmd_wake, FUTEX_WAIT, seen, &ts);
+	}
+}
+
+void sp__flight_control_start(void)
+{
+	if (!sp__fl.base || sp__fl.detached)
+		return;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t th;
+	int rc = pthread_create(&th, NULL, control_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		sp__warn("cannot start the control thread: %s; `spanprof ctl` through %s will not answer",
+			 strerror(rc), sp__fl.path);
+		return;
+	}
+	pthread_detach(th);
+	pthread_setname_np(th, "spanprof-fl");
 }
 
 /* The fork child: the parent's file becomes a private copy-on-write view

@@ -122,6 +122,7 @@ void sp__init(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	atexit(at_exit);
 	sp__control_init();
+	sp__flight_control_start();
 	if (sp__cfg.any_files) /* read DWARF now, not in a hook */
 		for (uint32_t i = 0; i < sp__module_count(); i++)
 			sp__module_file_lists((int)i, 0);

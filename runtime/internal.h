@@ -352,6 +352,7 @@ struct sp__flight {
 };
 extern SP_HIDDEN struct sp__flight sp__fl;
 SP_HIDDEN void sp__flight_init(void);
+SP_HIDDEN void sp__flight_control_start(void); /* the thread serving commands */
 SP_HIDDEN bool sp__flight_is(const char *path); /* names our live file */
 SP_HIDDEN void sp__flight_sync(bool modules);   /* publish new sites (and modules) */
 SP_HIDDEN void sp__flight_finalize(bool empty);

@@ -16,6 +16,8 @@ import random
 import re
 import shutil
 import signal
+import struct
+import time
 import subprocess
 import sys
 import tempfile
@@ -262,6 +264,63 @@ def a_fork_child_has_its_own_file_and_exec_keeps_nothing():
     # recorded before it is in the file, which stays as the process left it
     assert "/bin/" in p.stdout or "/usr/" in p.stdout, p.stdout
     eq([t["name"] for t in json.loads(sp("list", "-f", path, "--json").stdout)], ["before-exec"])
+
+
+def header(path):
+    """(traces committed, commands acknowledged) from a flight file's header
+    (docs/FORMAT.md: offsets 160 and 384)."""
+    with open(path, "rb") as f:
+        b = f.read(400)
+    return struct.unpack_from("<Q", b, 160)[0], struct.unpack_from("<Q", b, 384)[0]
+
+
+def wait_for(cond, what):
+    deadline = time.monotonic() + HANG
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+@case
+def two_hundred_commands_through_the_file_all_take_effect_in_order():
+    path = os.path.join(TMP, "ctl.out")
+    p = subprocess.Popen([PROG, "kill", "1"], stdout=subprocess.PIPE, env=env(SPANPROF_OUTPUT=path))
+    drain = None
+    try:
+        os.read(p.stdout.fileno(), 1)  # it records
+        drain = subprocess.Popen(["cat"], stdin=p.stdout, stdout=subprocess.DEVNULL)
+        rng = random.Random(200)
+        enabled, at_disable = True, None
+        for i in range(200):
+            cmd = rng.choice(["enable", "disable", "clear"])
+            if i % 10 == 5:  # sent while the program is stopped: queued, taken when it resumes
+                os.kill(p.pid, signal.SIGSTOP)
+                c = subprocess.Popen([SPANPROF, "ctl", str(p.pid), cmd], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+                os.kill(p.pid, signal.SIGCONT)
+                out, err = c.communicate(timeout=HANG)
+                eq(c.returncode, 0, (i, cmd, err))
+            else:
+                sp("ctl", str(p.pid), cmd)
+            committed, done = header(path)
+            eq(done, i + 1, f"command {i + 1} ({cmd}) acknowledged, in order")
+            if cmd == "enable" and not enabled:
+                wait_for(lambda: header(path)[0] > committed, f"traces after enable {i + 1}")
+            if cmd == "disable" and enabled:
+                at_disable = committed
+            enabled = cmd == "enable" or (enabled and cmd != "disable")
+            if not enabled:
+                # at most the one trace open at the disable ends after it
+                assert header(path)[0] <= at_disable + 1, (i, cmd, header(path), at_disable)
+            if cmd == "clear" and not enabled:
+                ts = json.loads(sp("list", "-p", str(p.pid), "--json").stdout)
+                assert len(ts) <= 1, (i, [t["id"] for t in ts])
+        assert p.poll() is None
+    finally:
+        p.kill()
+        p.wait()
+        if drain:
+            drain.wait()
 
 
 if os.environ.get("SP_E2E_ONLY"):
