@@ -323,6 +323,48 @@ def two_hundred_commands_through_the_file_all_take_effect_in_order():
             drain.wait()
 
 
+@case
+def a_server_killed_mid_command_shows_its_commands_and_the_one_in_flight():
+    path = os.path.join(TMP, "server.out")
+    p = subprocess.Popen([PROG, "server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=env(SPANPROF_OUTPUT=path))
+    try:
+        for k in range(5):
+            p.stdin.write(f"get key{k}\n")
+            p.stdin.flush()
+            eq(p.stdout.readline(), f"ok get key{k}\n")
+        p.stdin.write("wait for-ever\n")
+        p.stdin.flush()
+        # In flight: its id is in the thread's record in the file, and the
+        # process sleeps (the only sleep after that is the read inside
+        # "execute").
+        def in_flight():
+            with open(f"/proc/{p.pid}/stat") as st:
+                state = st.read().rsplit(")", 1)[1].split()[0]
+            return state == "S" and b"wait for-ever" in open(path, "rb").read(1 << 20)
+        wait_for(in_flight, "the command in flight")
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+    finally:
+        p.kill()
+        p.wait()
+    listed = sp("list", "-f", path).stdout
+    assert "did not exit cleanly" in listed, listed
+    ts = json.loads(sp("list", "-f", path, "--json").stdout)
+    eq([(t["id"], t.get("unfinished")) for t in ts], [(f"get key{k}", None) for k in range(5)] +
+       [("wait for-ever", True)])
+    for t in ts[:5]:
+        eq(shape(json.loads(sp("show", "-f", path, str(t["seq"]), "--json").stdout)["root"]),
+           ("command", [("parse", []), ("execute", [("lookup", [])])]))
+    last = json.loads(sp("show", "-f", path, str(ts[5]["seq"]), "--json").stdout)
+    eq(last.get("unfinished"), True)
+    eq(shape(last["root"]), ("command", [("parse", []), ("execute", [("lookup", [])])]))
+    assert last["root"]["abandoned"] and last["root"]["children"][1]["abandoned"]
+    assert not last["root"]["children"][0].get("abandoned"), "parse had ended"
+    show = sp("show", "-f", path, str(ts[5]["seq"])).stdout
+    assert "wait for-ever" in show and "unfinished" in show.splitlines()[0], show
+
+
 if os.environ.get("SP_E2E_ONLY"):
     results = [fn for fn in results if os.environ["SP_E2E_ONLY"] in fn.__name__]
 print(f"1..{len(results)}")

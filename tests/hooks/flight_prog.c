@@ -10,6 +10,12 @@
  * ends it does so inside a trace ("open-end", span "dying"), so that a
  * trace in progress is in the file when the process dies.
  *
+ * flight_prog server: a server's loop. Each line read on stdin is a
+ * command: a trace "command" with the line as its id, spans "parse" and
+ * "execute" (with "lookup" inside); "ok <line>" is printed when it is
+ * done. A line "wait ..." blocks inside "execute", reading stdin, until
+ * it closes: the command in flight when the test kills the server.
+ *
  * flight_prog fork: one trace "parent", then a fork child records "child"
  * and exits; the parent waits for it and exits.
  * flight_prog exec: one trace "before-exec", then execs
@@ -92,6 +98,29 @@ static void *run(void *arg)
 int main(int argc, char **argv)
 {
 	mode = argc > 1 ? argv[1] : "kill";
+	if (!strcmp(mode, "server")) {
+		sp_set_enabled(true);
+		char line[256];
+		while (fgets(line, sizeof line, stdin)) {
+			line[strcspn(line, "\n")] = '\0';
+			SP_TRACE("command", line) {
+				SP_SPAN("parse") {
+					work(100);
+				}
+				SP_SPAN("execute") {
+					SP_SPAN("lookup") {
+						work(100);
+					}
+					if (!strncmp(line, "wait", 4))
+						while (getchar() != EOF)
+							;
+				}
+			}
+			printf("ok %s\n", line);
+			fflush(stdout);
+		}
+		return 0;
+	}
 	if (!strcmp(mode, "fork") || !strcmp(mode, "exec")) {
 		sp_set_enabled(true);
 		SP_TRACE(!strcmp(mode, "fork") ? "parent" : "before-exec", NULL) {
