@@ -115,7 +115,7 @@ _Static_assert(SP_SPAN_REC_SIZE % 8 == 0 && SP_CUMUL_REC_SIZE % 8 == 0 && SP_DAT
 
 /* Offsets of a stored trace's header fields (struct sp__trace). */
 enum { SP_FT_SEQ, SP_FT_TID, SP_FT_T0, SP_FT_T1, SP_FT_DROPPED, SP_FT_ITERATIONS, SP_FT_NREC, SP_FT_FLAGS,
-       SP_FT_IDLEN, SP_FT_ID, SP_FT_LEN, SP_FT_SIZE, SP_FT_HDR, SP_FT_COUNT = 16 };
+       SP_FT_IDLEN, SP_FT_ID, SP_FT_LEN, SP_FT_SIZE, SP_FT_HDR, SP_FT_REFS, SP_FT_COUNT = 16 };
 /* Offsets of a thread record's fields (struct sp__thread). */
 enum { SP_FTH_DEPTH, SP_FTH_BUF, SP_FTH_POS, SP_FTH_NREC, SP_FTH_TRACE_TID, SP_FTH_TRACE_FLAGS, SP_FTH_IDLEN,
        SP_FTH_ID, SP_FTH_DROPPED, SP_FTH_ITERATIONS, SP_FTH_BUFSIZE, SP_FTH_COUNT = 16 };
@@ -196,7 +196,8 @@ static inline __attribute__((no_instrument_function, unused)) uint64_t sp__fligh
 	h.state = 0;
 	h.checksum = 0;
 	uint64_t hdr = h.trace_off[SP_FT_HDR];
-	if (h.header_size < sizeof h || h.header_size > size || h.ring_off > size ||
+	uint64_t refs = h.trace_off[SP_FT_REFS];
+	if (hdr > 4096 || refs + 4 > hdr || h.header_size < sizeof h || h.header_size > size || h.ring_off > size ||
 	    (uint64_t)h.ring_cap * 8 > size - h.ring_off || h.sites_off > size || h.sites_len > size - h.sites_off ||
 	    h.mods_slot > 2 || h.mods_off > size || 2 * h.mods_size > size - h.mods_off || h.mods_len > h.mods_size ||
 	    h.data_off > size || h.data_size > size - h.data_off || !h.ring_cap || hdr < 64 ||
@@ -217,7 +218,13 @@ static inline __attribute__((no_instrument_function, unused)) uint64_t sp__fligh
 		__builtin_memcpy(&len, f + off + h.trace_off[SP_FT_LEN], 8);
 		if (len > h.data_off + h.data_size - off - hdr)
 			return 0;
-		x = sp__hash_words(x, f + off, hdr + len);
+		/* the header area with its reference count (which readers in
+		 * the process move) taken as 0, then the records */
+		uint8_t area[4096];
+		__builtin_memcpy(area, f + off, hdr);
+		__builtin_memset(area + refs, 0, 4);
+		x = sp__hash_words(x, area, hdr);
+		x = sp__hash_words(x, f + off + hdr, len);
 	}
 	return x ? x : 1;
 }

@@ -425,7 +425,7 @@ static void fill_header(struct sp__flight_header *h, size_t size)
 		[SP_FT_NREC] = offsetof(struct sp__trace, nrec), [SP_FT_FLAGS] = offsetof(struct sp__trace, flags),
 		[SP_FT_IDLEN] = offsetof(struct sp__trace, idlen), [SP_FT_ID] = offsetof(struct sp__trace, id),
 		[SP_FT_LEN] = offsetof(struct sp__trace, len), [SP_FT_SIZE] = offsetof(struct sp__trace, size),
-		[SP_FT_HDR] = SP_TRACE_HDR,
+		[SP_FT_HDR] = SP_TRACE_HDR, [SP_FT_REFS] = offsetof(struct sp__trace, refs),
 	};
 	static const uint16_t hoff[SP_FTH_COUNT] = {
 		[SP_FTH_DEPTH] = offsetof(struct sp__thread, depth), [SP_FTH_BUF] = offsetof(struct sp__thread, buf),
