@@ -367,6 +367,37 @@ def a_server_killed_mid_command_shows_its_commands_and_the_one_in_flight():
     assert "wait for-ever" in show and "unfinished" in show.splitlines()[0], show
 
 
+@case
+def a_scribbled_or_truncated_flight_file_never_crashes_the_reader():
+    # An unclean file (no checksum: every field is read) with committed and
+    # unfinished traces, then bytes flipped where the reader looks.
+    path = os.path.join(TMP, "scribble.out")
+    ids, rc, err = run_until("abort", path, None, {"SPANPROF_MAX_TRACES": "64", "SPANPROF_BUFFER_MB": "1"})
+    eq(rc, -signal.SIGABRT, err)
+    good = open(path, "rb").read()
+    hdr = struct.unpack_from("<QQQQ", good, 64)  # data off, size, ring off, capacity..
+    data_off = hdr[0]
+    rng = random.Random(11)
+    bad = os.path.join(TMP, "bad.out")
+    for k in range(150):
+        b = bytearray(good)
+        for _ in range(rng.randint(1, 8)):
+            at = rng.choice([rng.randrange(0, 1024), rng.randrange(8192, 8192 + 4096),
+                             rng.randrange(0, data_off), rng.randrange(data_off, data_off + 65536)])
+            b[at] = rng.randrange(256)
+        if k % 10 == 0:
+            b = b[:rng.randrange(len(b))]
+        open(bad, "wb").write(b)
+        for cmd in (["list", "--json"], ["show", "last", "--json"]):
+            p = subprocess.run([SPANPROF, *cmd, "-f", bad], capture_output=True, timeout=HANG)
+            assert p.returncode in (0, 1), (k, cmd, p.returncode, p.stderr[-300:])
+            if p.returncode == 1:
+                lines = p.stderr.decode().splitlines()
+                assert lines and all(l.startswith("spanprof: ") for l in lines), (k, cmd, p.stderr[-300:])
+            else:
+                json.loads(p.stdout)
+
+
 if os.environ.get("SP_E2E_ONLY"):
     results = [fn for fn in results if os.environ["SP_E2E_ONLY"] in fn.__name__]
 print(f"1..{len(results)}")

@@ -414,9 +414,9 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 		if (get(s, 8) != SP_FLIGHT_SLOT_USED)
 			continue;
 		bool fits = true;
-		for (int j = 0; j < SP_FTH_COUNT; j++)
+		for (int j = 0; j <= SP_FTH_BUFSIZE; j++)
 			if (h.thread_off[j] + 8u > h.thread_slot - SP_FLIGHT_SLOT_HDR)
-				fits = j > SP_FTH_BUFSIZE;
+				fits = false;
 		if (!fits)
 			break;
 		uint32_t depth = (uint32_t)get(r + h.thread_off[SP_FTH_DEPTH], 4);
