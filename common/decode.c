@@ -248,6 +248,7 @@ static int copy_data(struct dec *s)
 		kv->type = (sp_value_type)D_TYPE(head);
 		kv->truncated = (head & D_TRUNC) != 0;
 		uint64_t v = rd64(p + off + 8);
+		kv->marker = kv->type == SP_VALUE_STR && v == SP_DATA_STR_MARKER;
 		switch (kv->type) {
 		case SP_VALUE_I64: kv->v.i64 = (int64_t)v; break;
 		case SP_VALUE_U64: kv->v.u64 = v; break;

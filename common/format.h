@@ -43,6 +43,9 @@ enum sp__site_kind {
 /* TRACE: a trace's flags. */
 #define SP_TRACE_CLOSED 1u /* closed by spanprof (open at exit or thread end) */
 #define SP_TRACE_UNFINISHED 2u /* still open when the program died (flight file) */
+/* TRACE, after the record stream (absent in older dumps): CPU use. */
+#define SP_TRACE_CPU_SIZE 24u
+#define SP_TRACE_CPU_MEASURED 1u /* its cpu flags: the fields were read */
 
 /* Record stream: the kind in a head's two top bits. */
 #define SP_REC_KIND(head) ((head) >> 30)
@@ -62,6 +65,7 @@ enum sp__site_kind {
 #define SP_SPAN_REC_SIZE 24u
 #define SP_CUMUL_REC_SIZE 56u
 #define SP_DATA_REC_SIZE 16u /* then key and string bytes, padded to 8 */
+#define SP_DATA_STR_MARKER 1u /* a string's value field: "<optimized out>" and such, not a value */
 
 /* The records as the runtime builds them in place; a reader decodes the
  * bytes (decode.c) and never casts. */
@@ -113,9 +117,11 @@ _Static_assert(SP_SPAN_REC_SIZE % 8 == 0 && SP_CUMUL_REC_SIZE % 8 == 0 && SP_DAT
 #define SP_FLIGHT_CMDQ 64u     /* control queue entries */
 #define SP_FLIGHT_STR_MAX 2040u
 
-/* Offsets of a stored trace's header fields (struct sp__trace). */
+/* Offsets of a stored trace's header fields (struct sp__trace). SP_FT_CPU:
+ * its CPU use, SP_TRACE_CPU_SIZE bytes laid out as in a dump's TRACE
+ * section; 0 (files of older writers): not recorded. */
 enum { SP_FT_SEQ, SP_FT_TID, SP_FT_T0, SP_FT_T1, SP_FT_DROPPED, SP_FT_ITERATIONS, SP_FT_NREC, SP_FT_FLAGS,
-       SP_FT_IDLEN, SP_FT_ID, SP_FT_LEN, SP_FT_SIZE, SP_FT_HDR, SP_FT_REFS, SP_FT_COUNT = 16 };
+       SP_FT_IDLEN, SP_FT_ID, SP_FT_LEN, SP_FT_SIZE, SP_FT_HDR, SP_FT_REFS, SP_FT_CPU, SP_FT_COUNT = 16 };
 /* Offsets of a thread record's fields (struct sp__thread). */
 enum { SP_FTH_DEPTH, SP_FTH_BUF, SP_FTH_POS, SP_FTH_NREC, SP_FTH_TRACE_TID, SP_FTH_TRACE_FLAGS, SP_FTH_IDLEN,
        SP_FTH_ID, SP_FTH_DROPPED, SP_FTH_ITERATIONS, SP_FTH_BUFSIZE, SP_FTH_COUNT = 16 };

@@ -90,7 +90,8 @@ typedef struct sp__scope {
  */
 
 /* SP_TRACE(name, id) { ... }: the block is one trace named `name` with the
- * string `id` (both copied, cut at SP_MAX_NAME_LEN bytes; id may be NULL).
+ * string `id` (both copied; the name cut at SP_MAX_NAME_LEN bytes, the id at
+ * SPANPROF_STR_MAX, default SP_MAX_STR_LEN; id may be NULL).
  * Begun inside an open span, it is a child span of it instead (a command
  * that calls another command), with `id` as its data "id". */
 #define SP_TRACE(name, id) SP__TRACE_I(name, id, SP__CAT(sp__t_, __COUNTER__))
@@ -214,6 +215,7 @@ typedef struct sp_kv {
 	const char *key;
 	sp_value_type type;
 	bool truncated; /* the string value (or the key) was cut */
+	bool marker;    /* a string that stands in for a value: "<optimized out>", "<inlined>" */
 	union {
 		int64_t i64;
 		uint64_t u64;
@@ -273,6 +275,13 @@ typedef struct sp_trace_info {
 	uint64_t nspans;       /* nodes in the tree, the root included */
 	uint64_t iterations;   /* cumulative iterations folded into its nodes */
 	const sp_node *root;
+	/* The thread's CPU time and context switches between the trace's
+	 * begin and end; cpu_measured false with SPANPROF_CPU=0, or when the
+	 * trace moved to another thread (sp_context_restore) or was closed by
+	 * another thread at exit. */
+	bool cpu_measured;
+	uint64_t cpu_ns;
+	uint32_t voluntary_switches, involuntary_switches;
 } sp_trace_info;
 
 typedef struct sp_snapshot sp_snapshot;

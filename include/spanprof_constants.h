@@ -27,8 +27,10 @@
 /* Copied strings are cut at these lengths (bytes, without the NUL). A cut
  * string is marked truncated; the cut never splits a UTF-8 sequence. */
 #define SP_MAX_KEY_LEN 63   /* data keys */
-#define SP_MAX_STR_LEN 255  /* string values */
-#define SP_MAX_NAME_LEN 127 /* trace names and ids given to sp_trace_begin */
+#define SP_MAX_STR_LEN 256  /* string values, string arguments and trace ids:
+			     * the default of SPANPROF_STR_MAX */
+#define SP_STR_MAX_LIMIT 512 /* the most SPANPROF_STR_MAX may ask for */
+#define SP_MAX_NAME_LEN 127 /* trace names given to sp_trace_begin */
 
 /* Default dump file, written at normal exit when anything was recorded.
  * "%p" in SPANPROF_OUTPUT expands to the process id. */

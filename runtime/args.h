@@ -7,19 +7,42 @@
 
 #define MAX_PARAMS 16
 #define MAX_OPS 8
-#define STR_MAX 64
+#define STR_MAX SP_STR_MAX_LIMIT /* the buffer; SPANPROF_STR_MAX bytes are read */
 
-enum arg_class { A_SINT = 1, A_UINT, A_BOOL, A_FLOAT, A_PTR, A_STR, A_OTHER };
+enum arg_class { A_SINT = 1, A_UINT, A_BOOL, A_FLOAT, A_PTR, A_STR, A_OTHER,
+		 A_STDSTR,  /* std::string (libstdc++): pointer, then length */
+		 A_STRVIEW, /* std::string_view (libstdc++): length, then pointer */
+		 A_STRUCT,  /* a struct or class by value: its first scalar fields */
+};
+
+#define MAX_FIELDS 4
+struct arg_field {
+	const char *name;
+	uint32_t off;
+	uint8_t cls, size;
+};
 
 struct arg_op {
 	uint8_t atom;
 	uint64_t op1, op2;
 };
 
+struct arg_enum {
+	int64_t v;
+	const char *name;
+};
+
 struct arg_param {
 	const char *name;
 	uint8_t cls, size, nops;
+	bool inl_missing; /* an inlined call's DWARF has no entry for it */
+	bool deref;       /* a C++ reference: the location holds the address */
+	uint8_t nfields;  /* A_STRUCT */
+	bool more_fields; /* ... and it has more than those */
+	const struct arg_field *fields;
 	struct arg_op ops[MAX_OPS];
+	const struct arg_enum *enums; /* an enum's enumerators, by name */
+	uint16_t nenums;
 };
 
 /* What to read for one function, valid at one pc (the out-of-line copy's
@@ -35,5 +58,47 @@ struct sp__argspec {
  * (args_index.c); NULL without DWARF for it. Called once per function,
  * with sp__mod_lock held. Memory from the arena. */
 SP_HIDDEN struct sp__argspec *sp__args_resolve(struct sp__module *m, uintptr_t fn_off, uintptr_t pc_off);
+
+/* For a call of that function that the compiler inlined into the function
+ * containing pc_off (the enter hook's return address there): the
+ * parameters of `base` (its out-of-line argspec), located through the
+ * caller's DW_TAG_inlined_subroutine for it; a parameter that instance
+ * has no entry for is marked inl_missing. NULL if the caller has no
+ * inline information for it. With sp__mod_lock held. */
+SP_HIDDEN struct sp__argspec *sp__args_resolve_inlined(struct sp__module *m, uintptr_t fn_off, uintptr_t pc_off,
+						       const struct sp__argspec *base);
+
+/* DW_OP_entry_value(DW_OP_regN) (location_at keeps N in op1): the value
+ * the caller passed in that register, from its DW_TAG_call_site returning
+ * to ret_off (DW_AT_call_value, to evaluate in the caller's frame, whose
+ * frame base goes to fb); 0 ops if it has none. With sp__mod_lock held. */
+SP_HIDDEN uint8_t sp__args_call_value(struct sp__module *m, uintptr_t ret_off, unsigned regno, struct arg_op *ops,
+				      struct arg_op *fb, uint8_t *nfb);
+
+/* A call site's answer, cached per function (args_eval.c). */
+#define ARGS_CALL_VALUES 8
+struct sp__callvalue {
+	uintptr_t ret_off;
+	uint8_t regno, nops, nfb;
+	struct arg_op ops[MAX_OPS];
+	struct arg_op fb[MAX_OPS];
+};
+
+/* What site->args points to: the out-of-line call's argspec, and those of
+ * the inlined calls seen so far (by call pc). Entries are appended under
+ * sp__mod_lock and published by ninl (release). */
+#define ARGS_INLINED_MAX 8
+struct sp__argcache {
+	struct sp__argspec *out; /* NULL: not yet seen out of line */
+	uintptr_t out_pc;        /* 0 until `out` is resolved */
+	bool failed;             /* no DWARF for the function */
+	uint32_t ninl;
+	struct {
+		uintptr_t pc_off;
+		struct sp__argspec *spec; /* NULL: no inline information there */
+	} inl[ARGS_INLINED_MAX];
+	uint32_t ncv; /* published like ninl */
+	struct sp__callvalue cv[ARGS_CALL_VALUES];
+};
 
 #endif

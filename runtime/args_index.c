@@ -13,7 +13,7 @@
 
 /* Per module: entry offset -> DIE offset of every subprogram. */
 struct fn_die {
-	uintptr_t lo;
+	uintptr_t lo, hi;
 	Dwarf_Off die;
 	int version;
 };
@@ -27,7 +27,7 @@ struct dwarf_index {
 /* ------------------------------------------------------------------------
  * Once per module: the subprogram index
  */
-static void index_add(struct fn_die **v, size_t *n, size_t *cap, uintptr_t lo, Dwarf_Off die, int ver)
+static void index_add(struct fn_die **v, size_t *n, size_t *cap, uintptr_t lo, uintptr_t hi, Dwarf_Off die, int ver)
 {
 	if (*n == *cap) {
 		size_t c = *cap ? *cap * 2 : 1024;
@@ -40,7 +40,7 @@ static void index_add(struct fn_die **v, size_t *n, size_t *cap, uintptr_t lo, D
 		*v = nv;
 		*cap = c;
 	}
-	(*v)[(*n)++] = (struct fn_die){ lo, die, ver };
+	(*v)[(*n)++] = (struct fn_die){ lo, hi, die, ver };
 }
 
 struct index_ctx {
@@ -54,8 +54,18 @@ static void on_subprogram(const struct sp__dwarf_cu *cu, Dwarf_Die die, void *ar
 	Dwarf_Error err = NULL;
 	Dwarf_Addr lo;
 	Dwarf_Off off;
-	if (dwarf_lowpc(die, &lo, &err) == DW_DLV_OK && dwarf_dieoffset(die, &off, &err) == DW_DLV_OK)
-		index_add(&c->v, &c->n, &c->cap, (uintptr_t)lo, off, cu->version);
+	if (dwarf_lowpc(die, &lo, &err) == DW_DLV_OK && dwarf_dieoffset(die, &off, &err) == DW_DLV_OK) {
+		Dwarf_Addr hi = 0;
+		Dwarf_Half form;
+		enum Dwarf_Form_Class fc;
+		if (dwarf_highpc_b(die, &hi, &form, &fc, &err) == DW_DLV_OK) {
+			if (fc == DW_FORM_CLASS_CONSTANT)
+				hi += lo;
+		} else {
+			hi = lo + 1; /* ranges: only its entry is known here */
+		}
+		index_add(&c->v, &c->n, &c->cap, (uintptr_t)lo, (uintptr_t)hi, off, cu->version);
+	}
 	if (err)
 		dwarf_dealloc_error(cu->dbg, err);
 }
@@ -132,8 +142,126 @@ static Dwarf_Die with_origin(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at)
 	return ref_die(dbg, die, DW_AT_abstract_origin);
 }
 
-/* Classify a type DIE (following typedefs and qualifiers). */
-static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *size)
+/* An enum's enumerators, kept for showing values by name. */
+static void enumerators(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p)
+{
+	enum { MAX_ENUMS = 256 };
+	Dwarf_Error err = NULL;
+	Dwarf_Die child;
+	struct arg_enum tmp[MAX_ENUMS];
+	uint16_t n = 0;
+	if (dwarf_child(type, &child, &err) != DW_DLV_OK)
+		return;
+	for (;;) {
+		Dwarf_Half tag = 0;
+		char *name = NULL;
+		Dwarf_Attribute a;
+		dwarf_tag(child, &tag, &err);
+		if (tag == DW_TAG_enumerator && n < MAX_ENUMS && dwarf_diename(child, &name, &err) == DW_DLV_OK &&
+		    dwarf_attr(child, DW_AT_const_value, &a, &err) == DW_DLV_OK) {
+			Dwarf_Signed sv = 0;
+			Dwarf_Unsigned uv = 0;
+			bool ok = true;
+			if (dwarf_formsdata(a, &sv, &err) != DW_DLV_OK) {
+				if (err) {
+					dwarf_dealloc_error(dbg, err);
+					err = NULL;
+				}
+				ok = dwarf_formudata(a, &uv, &err) == DW_DLV_OK;
+				sv = (Dwarf_Signed)uv;
+			}
+			dwarf_dealloc_attribute(a);
+			const char *kept = ok ? sp__arena_strdup(name) : NULL;
+			if (kept)
+				tmp[n++] = (struct arg_enum){ (int64_t)sv, kept };
+		}
+		if (err) {
+			dwarf_dealloc_error(dbg, err);
+			err = NULL;
+		}
+		Dwarf_Die sib;
+		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
+		dwarf_dealloc_die(child);
+		if (r != DW_DLV_OK)
+			break;
+		child = sib;
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	struct arg_enum *v = n ? sp__arena_alloc(n * sizeof *v) : NULL;
+	if (v) {
+		memcpy(v, tmp, n * sizeof *v);
+		p->enums = v;
+		p->nenums = n;
+	}
+}
+
+static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *size, struct arg_param *param);
+
+/* A struct's first scalar data members (A_STRUCT), or nothing. */
+static void struct_fields(Dwarf_Debug dbg, Dwarf_Die type, struct arg_param *p, uint8_t *cls)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Die child;
+	struct arg_field tmp[MAX_FIELDS];
+	uint8_t n = 0;
+	bool more = false;
+	if (dwarf_child(type, &child, &err) != DW_DLV_OK) {
+		if (err)
+			dwarf_dealloc_error(dbg, err);
+		return;
+	}
+	for (;;) {
+		Dwarf_Half tag = 0;
+		Dwarf_Bool has = 0;
+		dwarf_tag(child, &tag, &err);
+		if (tag == DW_TAG_member && dwarf_hasattr(child, DW_AT_data_member_location, &has, &err) == DW_DLV_OK &&
+		    has) {
+			char *name = NULL;
+			Dwarf_Die ft = ref_die(dbg, child, DW_AT_type);
+			uint8_t fc = A_OTHER, fs = 0;
+			if (ft) {
+				classify(dbg, ft, &fc, &fs, NULL);
+				dwarf_dealloc_die(ft);
+			}
+			if (fc == A_OTHER || fc >= A_STDSTR || !fs || fs > 8) {
+				more = true; /* shown as the trailing … */
+			} else if (n == MAX_FIELDS) {
+				more = true;
+			} else if (dwarf_diename(child, &name, &err) == DW_DLV_OK && name) {
+				tmp[n] = (struct arg_field){ sp__arena_strdup(name),
+							     (uint32_t)sp__dwarf_udata(dbg, child, DW_AT_data_member_location, 0),
+							     fc, fs };
+				if (tmp[n].name)
+					n++;
+			}
+		}
+		if (err) {
+			dwarf_dealloc_error(dbg, err);
+			err = NULL;
+		}
+		Dwarf_Die sib;
+		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
+		dwarf_dealloc_die(child);
+		if (r != DW_DLV_OK)
+			break;
+		child = sib;
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	struct arg_field *v = n ? sp__arena_alloc(n * sizeof *v) : NULL;
+	if (v) {
+		memcpy(v, tmp, n * sizeof *v);
+		p->fields = v;
+		p->nfields = n;
+		p->more_fields = more;
+		*cls = A_STRUCT;
+	}
+}
+
+/* Classify a type DIE (following typedefs and qualifiers); an enum's
+ * enumerators, a struct's fields go to param when given. */
+static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *size, struct arg_param *param)
 {
 	Dwarf_Error err = NULL;
 	*cls = A_OTHER;
@@ -150,8 +278,29 @@ static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *siz
 			cur = next;
 			continue;
 		}
-		*size = (uint8_t)sp__dwarf_udata(dbg, cur, DW_AT_byte_size, 0);
-		if (tag == DW_TAG_base_type) {
+		if ((tag == DW_TAG_reference_type || tag == DW_TAG_rvalue_reference_type) && param && !param->deref) {
+			/* read through it: the referent is what the code means */
+			Dwarf_Die to = ref_die(dbg, cur, DW_AT_type);
+			if (to) {
+				param->deref = true;
+				classify(dbg, to, cls, size, param);
+				dwarf_dealloc_die(to);
+			}
+			break;
+		}
+		Dwarf_Unsigned bytes = sp__dwarf_udata(dbg, cur, DW_AT_byte_size, 0);
+		*size = (uint8_t)(bytes > 255 ? 255 : bytes);
+		if ((tag == DW_TAG_structure_type || tag == DW_TAG_class_type) && param) {
+			char *name = NULL;
+			if (dwarf_diename(cur, &name, &err) != DW_DLV_OK)
+				name = NULL;
+			if (name && !strncmp(name, "basic_string<char,", 18))
+				*cls = A_STDSTR;
+			else if (name && !strncmp(name, "basic_string_view<char,", 23))
+				*cls = A_STRVIEW;
+			else
+				struct_fields(dbg, cur, param, cls);
+		} else if (tag == DW_TAG_base_type) {
 			switch (sp__dwarf_udata(dbg, cur, DW_AT_encoding, 0)) {
 			case DW_ATE_signed:
 			case DW_ATE_signed_char: *cls = A_SINT; break;
@@ -163,6 +312,15 @@ static void classify(Dwarf_Debug dbg, Dwarf_Die type, uint8_t *cls, uint8_t *siz
 			}
 		} else if (tag == DW_TAG_enumeration_type) {
 			*cls = A_SINT;
+			Dwarf_Die under = ref_die(dbg, cur, DW_AT_type);
+			if (under) {
+				Dwarf_Unsigned enc = sp__dwarf_udata(dbg, under, DW_AT_encoding, 0);
+				if (enc == DW_ATE_unsigned || enc == DW_ATE_unsigned_char || enc == DW_ATE_boolean)
+					*cls = A_UINT;
+				dwarf_dealloc_die(under);
+			}
+			if (param)
+				enumerators(dbg, cur, param);
 		} else if (tag == DW_TAG_pointer_type) {
 			*cls = A_PTR;
 			*size = 8;
@@ -227,6 +385,15 @@ static uint8_t location_at(Dwarf_Die die, Dwarf_Half at, uintptr_t pc_off, struc
 				Dwarf_Unsigned o1, o2, o3, br;
 				if (dwarf_get_location_op_value_c(desc, j, &atom, &o1, &o2, &o3, &br, &err) != DW_DLV_OK)
 					break;
+				if (atom == DW_OP_entry_value || atom == DW_OP_GNU_entry_value) {
+					/* the block: one DW_OP_regN is what call sites
+					 * can give back (args_eval.c); o2 points to it */
+					const uint8_t *blk = (const uint8_t *)(uintptr_t)o2;
+					o1 = o1 == 1 && blk && blk[0] >= DW_OP_reg0 && blk[0] <= DW_OP_reg31
+						     ? (Dwarf_Unsigned)(blk[0] - DW_OP_reg0)
+						     : ~(Dwarf_Unsigned)0;
+					o2 = 0;
+				}
 				ops[j] = (struct arg_op){ atom, o1, o2 };
 				n = (uint8_t)(j + 1);
 			}
@@ -278,7 +445,7 @@ struct sp__argspec *sp__args_resolve(struct sp__module *m, uintptr_t fn_off, uin
 				Dwarf_Die typed = with_origin(d->dbg, child, DW_AT_type);
 				Dwarf_Die type = typed ? ref_die(d->dbg, typed, DW_AT_type) : NULL;
 				if (type) {
-					classify(d->dbg, type, &p->cls, &p->size);
+					classify(d->dbg, type, &p->cls, &p->size, p);
 					dwarf_dealloc_die(type);
 				}
 				p->nops = location_at(child, DW_AT_location, pc_off, p->ops);
@@ -299,4 +466,329 @@ struct sp__argspec *sp__args_resolve(struct sp__module *m, uintptr_t fn_off, uin
 	}
 	dwarf_dealloc_die(sub);
 	return spec;
+}
+
+/* ------------------------------------------------------------------------
+ * Inlined calls: the caller's DW_TAG_inlined_subroutine
+ */
+
+/* The DIE offset a concrete DIE stands for: its abstract origin, or itself. */
+static Dwarf_Off origin_of(Dwarf_Debug dbg, Dwarf_Die die)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Attribute a;
+	Dwarf_Off off = 0;
+	if (dwarf_attr(die, DW_AT_abstract_origin, &a, &err) == DW_DLV_OK) {
+		if (dwarf_global_formref(a, &off, &err) != DW_DLV_OK)
+			off = 0;
+		dwarf_dealloc_attribute(a);
+	} else if (dwarf_dieoffset(die, &off, &err) != DW_DLV_OK) {
+		off = 0;
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	return off;
+}
+
+/* Where an inlined instance starts: DW_AT_entry_pc, else DW_AT_low_pc. */
+static bool entry_of(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Addr *pc)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Attribute a;
+	bool ok = false;
+	if (dwarf_attr(die, DW_AT_entry_pc, &a, &err) == DW_DLV_OK) {
+		ok = dwarf_formaddr(a, pc, &err) == DW_DLV_OK;
+		dwarf_dealloc_attribute(a);
+	}
+	if (!ok) {
+		if (err) {
+			dwarf_dealloc_error(dbg, err);
+			err = NULL;
+		}
+		ok = dwarf_lowpc(die, pc, &err) == DW_DLV_OK;
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	return ok;
+}
+
+/* Does an inlined instance's code contain pc: low_pc/high_pc, or DWARF 5
+ * DW_AT_ranges? -1 when that cannot be told (DWARF 4 ranges). */
+static int covers(Dwarf_Debug dbg, Dwarf_Die die, uintptr_t pc)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Addr lo, hi;
+	Dwarf_Half form;
+	enum Dwarf_Form_Class fc;
+	int r = -1;
+	if (dwarf_lowpc(die, &lo, &err) == DW_DLV_OK && dwarf_highpc_b(die, &hi, &form, &fc, &err) == DW_DLV_OK) {
+		if (fc == DW_FORM_CLASS_CONSTANT)
+			hi += lo;
+		r = pc >= lo && pc < hi;
+	} else {
+		Dwarf_Attribute a;
+		if (err) {
+			dwarf_dealloc_error(dbg, err);
+			err = NULL;
+		}
+		if (dwarf_attr(die, DW_AT_ranges, &a, &err) == DW_DLV_OK) {
+			Dwarf_Half f = 0;
+			Dwarf_Unsigned val = 0, count = 0, goff = 0;
+			Dwarf_Off off = 0;
+			dwarf_whatform(a, &f, &err);
+			if (f == DW_FORM_rnglistx)
+				dwarf_formudata(a, &val, &err);
+			else if (f == DW_FORM_sec_offset && dwarf_global_formref(a, &off, &err) == DW_DLV_OK)
+				val = off;
+			Dwarf_Rnglists_Head head = NULL;
+			if ((f == DW_FORM_rnglistx || f == DW_FORM_sec_offset) &&
+			    dwarf_rnglists_get_rle_head(a, f, val, &head, &count, &goff, &err) == DW_DLV_OK) {
+				r = 0;
+				for (Dwarf_Unsigned i = 0; i < count && !r; i++) {
+					unsigned len = 0, code = 0;
+					Dwarf_Unsigned r1, r2, c1, c2;
+					Dwarf_Bool unavail = 0;
+					if (dwarf_get_rnglists_entry_fields_a(head, i, &len, &code, &r1, &r2, &unavail, &c1,
+									      &c2, &err) != DW_DLV_OK ||
+					    code == DW_RLE_end_of_list) {
+						r = r ? r : -1;
+						break;
+					}
+					if (code != DW_RLE_base_address && code != DW_RLE_base_addressx && !unavail)
+						r = pc >= c1 && pc < c2;
+				}
+				dwarf_dealloc_rnglists_head(head);
+			}
+			dwarf_dealloc_attribute(a);
+		}
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	return r;
+}
+
+/* Below `parent`, the inlined instance of `origin` making the call whose
+ * enter hook returns to pc_off: the one whose code contains it; failing
+ * that (ranges this reader cannot tell), the one whose entry is nearest
+ * (the hook is called at the start of the inlined body, give or take the
+ * scheduler). */
+static void find_inlined(Dwarf_Debug dbg, Dwarf_Die parent, Dwarf_Off origin, uintptr_t pc_off, int depth,
+			 Dwarf_Addr *best_pc, Dwarf_Off *best)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Die child;
+	if (depth > 32 || dwarf_child(parent, &child, &err) != DW_DLV_OK) {
+		if (err)
+			dwarf_dealloc_error(dbg, err);
+		return;
+	}
+	for (;;) {
+		Dwarf_Half tag = 0;
+		dwarf_tag(child, &tag, &err);
+		if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) {
+			Dwarf_Addr pc;
+			Dwarf_Off off;
+			if (tag == DW_TAG_inlined_subroutine && origin_of(dbg, child) == origin && entry_of(dbg, child, &pc) &&
+			    dwarf_dieoffset(child, &off, &err) == DW_DLV_OK) {
+				int in = covers(dbg, child, pc_off);
+				uint64_t dist = pc > pc_off ? pc - pc_off : pc_off - pc;
+				if (in == 1)
+					dist = 0; /* contains it: wins */
+				else if (in == 0)
+					dist = UINT64_MAX - 1;
+				if (!*best || dist < *best_pc) {
+					*best_pc = dist;
+					*best = off;
+				}
+			}
+			find_inlined(dbg, child, origin, pc_off, depth + 1, best_pc, best);
+		}
+		Dwarf_Die sib;
+		int r = dwarf_siblingof_b(dbg, child, 1, &sib, &err);
+		dwarf_dealloc_die(child);
+		if (r != DW_DLV_OK)
+			break;
+		child = sib;
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+}
+
+static const struct fn_die *index_find(const struct dwarf_index *d, uintptr_t off, bool containing)
+{
+	size_t lo = 0, hi = d->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->fns[mid].lo <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!containing)
+		return lo > 0 && d->fns[lo - 1].lo == off ? &d->fns[lo - 1] : NULL;
+	for (size_t i = lo; i-- > 0 && lo - i < 64;)
+		if (off >= d->fns[i].lo && off < d->fns[i].hi)
+			return &d->fns[i];
+	return NULL;
+}
+
+struct sp__argspec *sp__args_resolve_inlined(struct sp__module *m, uintptr_t fn_off, uintptr_t pc_off,
+					     const struct sp__argspec *base)
+{
+	struct dwarf_index *d = module_index(m);
+	const struct fn_die *callee = d ? index_find(d, fn_off, false) : NULL;
+	const struct fn_die *caller = d ? index_find(d, pc_off, true) : NULL;
+	if (!callee || !caller || !base)
+		return NULL;
+	Dwarf_Error err = NULL;
+	Dwarf_Die die, sub, inl;
+	if (dwarf_offdie_b(d->dbg, callee->die, 1, &die, &err) != DW_DLV_OK)
+		return NULL;
+	Dwarf_Off origin = origin_of(d->dbg, die);
+	dwarf_dealloc_die(die);
+	if (dwarf_offdie_b(d->dbg, caller->die, 1, &sub, &err) != DW_DLV_OK)
+		return NULL;
+	Dwarf_Addr best_pc = 0; /* the best one's distance to pc_off */
+	Dwarf_Off best = 0;
+	find_inlined(d->dbg, sub, origin, pc_off, 0, &best_pc, &best);
+	if (!best || dwarf_offdie_b(d->dbg, best, 1, &inl, &err) != DW_DLV_OK) {
+		dwarf_dealloc_die(sub);
+		return NULL;
+	}
+	struct sp__argspec *spec = sp__arena_alloc(sizeof *spec);
+	if (spec) {
+		*spec = *base; /* names, types and enumerators */
+		spec->pc_off = pc_off;
+		spec->nfb = location_at(sub, DW_AT_frame_base, pc_off, spec->fb);
+		for (uint8_t i = 0; i < spec->nparams; i++) {
+			spec->p[i].nops = 0;
+			spec->p[i].inl_missing = true;
+		}
+		Dwarf_Die child;
+		if (dwarf_child(inl, &child, &err) == DW_DLV_OK) {
+			for (;;) {
+				Dwarf_Half tag = 0;
+				dwarf_tag(child, &tag, &err);
+				char *name = NULL;
+				Dwarf_Die named = tag == DW_TAG_formal_parameter ? with_origin(d->dbg, child, DW_AT_name) : NULL;
+				if (named && dwarf_diename(named, &name, &err) == DW_DLV_OK && name) {
+					for (uint8_t i = 0; i < spec->nparams; i++) {
+						struct arg_param *p = &spec->p[i];
+						if (p->inl_missing && !strcmp(p->name, name)) {
+							p->inl_missing = false;
+							p->nops = location_at(child, DW_AT_location, pc_off, p->ops);
+							break;
+						}
+					}
+				}
+				if (named && named != child)
+					dwarf_dealloc_die(named);
+				Dwarf_Die sib;
+				int r = dwarf_siblingof_b(d->dbg, child, 1, &sib, &err);
+				dwarf_dealloc_die(child);
+				if (r != DW_DLV_OK)
+					break;
+				child = sib;
+			}
+		}
+	}
+	if (err)
+		dwarf_dealloc_error(d->dbg, err);
+	dwarf_dealloc_die(inl);
+	dwarf_dealloc_die(sub);
+	return spec;
+}
+
+/* ------------------------------------------------------------------------
+ * Entry values: what the caller passed in a register, from its call site
+ */
+
+static bool attr_addr(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at, Dwarf_Addr *v)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Attribute a;
+	bool ok = false;
+	if (dwarf_attr(die, at, &a, &err) == DW_DLV_OK) {
+		ok = dwarf_formaddr(a, v, &err) == DW_DLV_OK;
+		dwarf_dealloc_attribute(a);
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	return ok;
+}
+
+/* Below `parent`: the call site returning to ret_off, as a DIE offset. */
+static Dwarf_Off find_call_site(Dwarf_Debug dbg, Dwarf_Die parent, uintptr_t ret_off, int depth)
+{
+	Dwarf_Error err = NULL;
+	Dwarf_Die child;
+	Dwarf_Off found = 0;
+	if (depth > 32 || dwarf_child(parent, &child, &err) != DW_DLV_OK) {
+		if (err)
+			dwarf_dealloc_error(dbg, err);
+		return 0;
+	}
+	for (;;) {
+		Dwarf_Half tag = 0;
+		Dwarf_Addr pc;
+		dwarf_tag(child, &tag, &err);
+		if ((tag == DW_TAG_call_site && attr_addr(dbg, child, DW_AT_call_return_pc, &pc) && pc == ret_off) ||
+		    (tag == DW_TAG_GNU_call_site && attr_addr(dbg, child, DW_AT_low_pc, &pc) && pc == ret_off)) {
+			if (dwarf_dieoffset(child, &found, &err) != DW_DLV_OK)
+				found = 0;
+		} else if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+			found = find_call_site(dbg, child, ret_off, depth + 1);
+		}
+		Dwarf_Die sib;
+		int r = found ? DW_DLV_NO_ENTRY : dwarf_siblingof_b(dbg, child, 1, &sib, &err);
+		dwarf_dealloc_die(child);
+		if (r != DW_DLV_OK)
+			break;
+		child = sib;
+	}
+	if (err)
+		dwarf_dealloc_error(dbg, err);
+	return found;
+}
+
+uint8_t sp__args_call_value(struct sp__module *m, uintptr_t ret_off, unsigned regno, struct arg_op *ops,
+			    struct arg_op *fb, uint8_t *nfb)
+{
+	struct dwarf_index *d = module_index(m);
+	const struct fn_die *caller = d ? index_find(d, ret_off, true) : NULL;
+	Dwarf_Error err = NULL;
+	Dwarf_Die sub, cs, child;
+	uint8_t n = 0;
+	if (!caller || dwarf_offdie_b(d->dbg, caller->die, 1, &sub, &err) != DW_DLV_OK)
+		return 0;
+	Dwarf_Off off = find_call_site(d->dbg, sub, ret_off, 0);
+	*nfb = location_at(sub, DW_AT_frame_base, ret_off, fb);
+	dwarf_dealloc_die(sub);
+	if (!off || dwarf_offdie_b(d->dbg, off, 1, &cs, &err) != DW_DLV_OK)
+		return 0;
+	if (dwarf_child(cs, &child, &err) == DW_DLV_OK) {
+		for (;;) {
+			Dwarf_Half tag = 0;
+			dwarf_tag(child, &tag, &err);
+			if (tag == DW_TAG_call_site_parameter || tag == DW_TAG_GNU_call_site_parameter) {
+				struct arg_op where[MAX_OPS];
+				uint8_t nw = location_at(child, DW_AT_location, ret_off, where);
+				if (nw == 1 && where[0].atom == DW_OP_reg0 + regno) {
+					n = location_at(child, DW_AT_call_value, ret_off, ops);
+					if (!n)
+						n = location_at(child, DW_AT_GNU_call_site_value, ret_off, ops);
+				}
+			}
+			Dwarf_Die sib;
+			int r = n ? DW_DLV_NO_ENTRY : dwarf_siblingof_b(d->dbg, child, 1, &sib, &err);
+			dwarf_dealloc_die(child);
+			if (r != DW_DLV_OK)
+				break;
+			child = sib;
+		}
+	}
+	if (err)
+		dwarf_dealloc_error(d->dbg, err);
+	dwarf_dealloc_die(cs);
+	return n;
 }

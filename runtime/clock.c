@@ -107,6 +107,14 @@ uint64_t sp__ticks_to_ns(sp_ticks_t dt)
 
 uint64_t sp__ticks_to_wall_ns(sp_ticks_t t)
 {
+	/* The offset in double, the sum in integers: near 2^61 ns a double's
+	 * step is 256 ns. The same arithmetic as the CLI's rd_dump_wall_ns,
+	 * so that a snapshot and a dump of the same trace agree to the ns. */
 	double d = ((double)t - (double)ref_tick) / sp__ticks_per_ns();
-	return (uint64_t)((double)ref_wall_ns + d);
+	d = d < 0 ? d - 0.5 : d + 0.5;
+	if (d < 0 && -d >= (double)ref_wall_ns)
+		return 0;
+	if (d >= (double)(UINT64_MAX - ref_wall_ns))
+		return UINT64_MAX;
+	return d < 0 ? ref_wall_ns - (uint64_t)-d : ref_wall_ns + (uint64_t)d;
 }

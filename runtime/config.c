@@ -7,6 +7,8 @@
  */
 #include "internal.h"
 
+#include "cxxname.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +20,8 @@ struct sp__config sp__cfg = {
 	.output = SP_DEFAULT_OUTPUT,
 	.max_traces = PROFILER_MAX_TRACES,
 	.buffer_mb = SP_DEFAULT_BUFFER_MB,
+	.cpu = true,
+	.str_max = SP_MAX_STR_LEN,
 };
 
 /* How many bytes byte `c` takes in a message: control characters are
@@ -191,6 +195,13 @@ int sp__globs_find_name(const struct sp__globs *g, const char *name)
 			return (int)i;
 		if (alt && sp__glob_match(g->names[i], alt))
 			return (int)i;
+		/* A qualified name also matches from the right, on a "::"
+		 * boundary: "Grid::*" is every method of every class Grid,
+		 * "app::Grid::*" only app's. */
+		size_t n = strlen(name);
+		for (size_t at = sp__cxx_next_scope(name, n, 0); at < n; at = sp__cxx_next_scope(name, n, at))
+			if (sp__glob_match(g->names[i], name + at))
+				return (int)i;
 	}
 	return -1;
 }
@@ -353,7 +364,7 @@ static const char *const known[] = {
 	"SPANPROF_ENABLED", "SPANPROF_OUTPUT", "SPANPROF_MAX_TRACES", "SPANPROF_BUFFER_MB",
 	"SPANPROF_TRACE_CALLS", "SPANPROF_TRACE_ALL", "SPANPROF_EXCLUDE", "SPANPROF_CUMULATIVE",
 	"SPANPROF_TRACE", "SPANPROF_ARGS", "SPANPROF_DEBUG", "SPANPROF_SIGNAL",
-	"SPANPROF_FLIGHT",
+	"SPANPROF_FLIGHT", "SPANPROF_CPU", "SPANPROF_SPAN_CPU", "SPANPROF_STR_MAX",
 };
 
 extern char **environ;
@@ -423,6 +434,9 @@ void sp__config_load(void)
 	c->buffer_mb = parse_uint("SPANPROF_BUFFER_MB", env("SPANPROF_BUFFER_MB"), 1, SP_BUFFER_MB_LIMIT,
 				  SP_DEFAULT_BUFFER_MB);
 	output_path();
+	c->cpu = parse_bool("SPANPROF_CPU", env("SPANPROF_CPU"), true);
+	c->str_max = parse_uint("SPANPROF_STR_MAX", env("SPANPROF_STR_MAX"), 16, SP_STR_MAX_LIMIT, SP_MAX_STR_LEN);
+	c->span_cpu = parse_bool("SPANPROF_SPAN_CPU", env("SPANPROF_SPAN_CPU"), false);
 	parse_globs("SPANPROF_TRACE_CALLS", env("SPANPROF_TRACE_CALLS"), &c->trace_calls, false);
 	parse_globs("SPANPROF_TRACE_ALL", env("SPANPROF_TRACE_ALL"), &c->trace_all, false);
 	parse_globs("SPANPROF_EXCLUDE", env("SPANPROF_EXCLUDE"), &c->exclude, false);

@@ -40,6 +40,7 @@
 
 #include "control.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -48,7 +49,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* glibc's own entry points, under the names the wrappers below replace. */
+/* glibc's own entry points, under the names the wrappers below replace:
+ * the runtime's own install uses them, and the wrappers fall back on them
+ * when there is no next definition (a static executable). */
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 extern __sighandler_t bsd_signal(int sig, __sighandler_t handler);
 
@@ -163,11 +166,6 @@ static bool start_thread(void)
 	return true;
 }
 
-static bool is_ours(const struct sigaction *sa)
-{
-	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == handler;
-}
-
 void sp__control_init(void)
 {
 	const char *v = secure_getenv("SPANPROF_SIGNAL");
@@ -236,20 +234,110 @@ static void host_takes(int sig, bool ours_back)
 }
 
 /* Wrappers of the two ways a program installs a handler; they only watch
- * the control signal (and only when live control is on), then call glibc. */
-SP_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+ * the control signal (and only when live control is on), then call the
+ * next definition.
+ *
+ * They run in any host, and early: a sanitizer's interceptor resolves the
+ * "real" sigaction with dlsym(RTLD_NEXT), finds ours, and calls it while
+ * initializing itself, before any constructor of ours and before it can
+ * run instrumented code (ThreadSanitizer crashes on the function-entry
+ * hook). So the wrappers, and what they call before the runtime is on,
+ * are not instrumented at all (clang's no_sanitize("thread") still keeps
+ * the entry hook; disable_sanitizer_instrumentation drops everything), and
+ * they touch nothing of the runtime until live control is on, which is
+ * after every sanitizer's start. They chain to the next definition rather
+ * than to glibc's internals, so an interposer after us (an interceptor, a
+ * library of the host's) still sees every call. The next definitions are
+ * looked up in a constructor that runs before the host's; a call before
+ * it (a sanitizer's start, early single-threaded) looks them up itself.
+ * dlsym is not async-signal-safe, so a signal handler never does that
+ * once the constructor has run. signal chains to the next signal, not to
+ * bsd_signal: the host asked for signal, and an interposer may wrap that
+ * name only (it is the same function in glibc). */
+#if defined(__has_attribute) && __has_attribute(disable_sanitizer_instrumentation)
+#define SP_NOSAN __attribute__((disable_sanitizer_instrumentation))
+#else
+#define SP_NOSAN __attribute__((no_sanitize("thread", "address", "undefined")))
+#endif
+
+typedef int sigaction_fn(int, const struct sigaction *, struct sigaction *);
+typedef __sighandler_t signal_fn(int, __sighandler_t);
+static sigaction_fn *next_sigaction;
+static signal_fn *next_signal;
+
+/* The definition after ours, never ours again (a runtime linked in twice,
+ * static and shared), else glibc's. One exception: the static runtime in
+ * an executable that also holds a sanitizer's runtime (clang links it
+ * statically): its interceptors are weak, so ours replaced them, and the
+ * interceptor is the next definition, under its own name. Only when ours
+ * is the process's definition: otherwise (the shared runtime) the
+ * interceptor comes first and calls us. */
+SP_NOSAN static inline __attribute__((always_inline)) void *next_of(const char *name, const char *icpt, void *self,
+								     void *fallback)
 {
-	if (act && !is_ours(act))
+	void *p = NULL;
+	if (dlsym(RTLD_DEFAULT, name) == self)
+		p = dlsym(RTLD_DEFAULT, icpt);
+	if (!p || p == self)
+		p = dlsym(RTLD_NEXT, name);
+	return p && p != self ? p : fallback;
+}
+
+SP_NOSAN static inline __attribute__((always_inline)) sigaction_fn *get_sigaction(void)
+{
+	sigaction_fn *f = __atomic_load_n(&next_sigaction, __ATOMIC_ACQUIRE);
+	if (!f) { /* threads racing here find the same one */
+		f = (sigaction_fn *)next_of("sigaction", "__interceptor_sigaction", (void *)sigaction, (void *)__sigaction);
+		__atomic_store_n(&next_sigaction, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
+SP_NOSAN static inline __attribute__((always_inline)) signal_fn *get_signal(void)
+{
+	signal_fn *f = __atomic_load_n(&next_signal, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = (signal_fn *)next_of("signal", "__interceptor_signal", (void *)signal, (void *)bsd_signal);
+		__atomic_store_n(&next_signal, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
+/* 101: before the host's constructors (and init.c's), which may install
+ * handlers, and before any signal handler of the host can run. */
+SP_NOSAN __attribute__((constructor(101))) static void resolve_next(void)
+{
+	get_sigaction();
+	get_signal();
+}
+
+/* Live control is on: only then is the runtime (and every sanitizer)
+ * started, and host_takes may run. */
+SP_NOSAN static inline __attribute__((always_inline)) bool ctl_on(void)
+{
+	return atomic_load_explicit(&ctl.sig, memory_order_acquire) != 0;
+}
+
+SP_NOSAN static inline __attribute__((always_inline)) bool act_is_ours(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == handler;
+}
+
+SP_NOSAN SP_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	bool watch = act && ctl_on();
+	bool ours = watch && act_is_ours(act);
+	if (watch && !ours)
 		host_takes(sig, false); /* before: the CLI never sends to it */
-	int rc = __sigaction(sig, act, old);
-	if (act && is_ours(act) && rc == 0)
+	int rc = get_sigaction()(sig, act, old);
+	if (ours && rc == 0)
 		host_takes(sig, true);
 	return rc;
 }
 
-SP_API __sighandler_t signal(int sig, __sighandler_t h)
+SP_NOSAN SP_API __sighandler_t signal(int sig, __sighandler_t h)
 {
-	if (h != SIG_ERR)
+	if (h != SIG_ERR && ctl_on())
 		host_takes(sig, false);
-	return bsd_signal(sig, h);
+	return get_signal()(sig, h);
 }

@@ -245,6 +245,12 @@ static void write_trace(struct writer *w, const struct sp__trace *tr)
 	w_pad8(w);
 	w_u64(w, tr->len);
 	w_bytes(w, (const uint8_t *)tr + SP_TRACE_HDR, tr->len);
+	/* After the stream, where older readers skip it (docs/FORMAT.md). */
+	w_u64(w, tr->cpu.cpu_ns);
+	w_u32(w, tr->cpu.nvcsw);
+	w_u32(w, tr->cpu.nivcsw);
+	w_u32(w, tr->cpu.flags);
+	w_u32(w, 0);
 	w_section_end(w, at);
 }
 
@@ -375,8 +381,10 @@ static int write_locked(const char *path)
 	sp__modules_scan(); /* libraries loaded since the last look */
 	size_t n;
 	struct sp__store_stats st;
-	struct sp__trace **v = sp__store_grab_stats(&n, &st);
-	int rc = write_all(fd, v, n, &st);
+	int rc;
+	struct sp__trace **v = sp__store_grab_stats(&n, &st, &rc);
+	if (!rc) /* else no dump: an empty one would say the store was empty */
+		rc = write_all(fd, v, n, &st);
 	sp__store_release(v, n);
 	if (!rc)
 		rc = seal(fd);

@@ -60,9 +60,13 @@
 
 #define MIN_ORDER 9 /* 512 bytes: the smallest block */
 #define NTHREADS 512u
-#define SLOT_SIZE 512u
+#define SLOT_SIZE 2048u
 #define SITES_AREA (8u << 20)
 #define MODS_AREA (512u << 10)
+
+_Static_assert(SP_FLIGHT_SLOT_HDR + sizeof(struct sp__thread) <= SLOT_SIZE, "a thread record fits its slot");
+_Static_assert(SP_TRACE_HDR <= 4096 && SP_TRACE_HDR % 64 == 0, "sp__flight_checksum covers a trace's header area");
+_Static_assert(sizeof(struct sp__cpu_use) == SP_TRACE_CPU_SIZE, "SP_FT_CPU: a dump's CPU fields");
 
 struct sp__flight sp__fl;
 
@@ -426,6 +430,7 @@ static void fill_header(struct sp__flight_header *h, size_t size)
 		[SP_FT_IDLEN] = offsetof(struct sp__trace, idlen), [SP_FT_ID] = offsetof(struct sp__trace, id),
 		[SP_FT_LEN] = offsetof(struct sp__trace, len), [SP_FT_SIZE] = offsetof(struct sp__trace, size),
 		[SP_FT_HDR] = SP_TRACE_HDR, [SP_FT_REFS] = offsetof(struct sp__trace, refs),
+		[SP_FT_CPU] = offsetof(struct sp__trace, cpu),
 	};
 	static const uint16_t hoff[SP_FTH_COUNT] = {
 		[SP_FTH_DEPTH] = offsetof(struct sp__thread, depth), [SP_FTH_BUF] = offsetof(struct sp__thread, buf),

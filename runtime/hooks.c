@@ -15,6 +15,7 @@
  * once.
  */
 #include "stack.h"
+#include "hooks_stub.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -61,6 +62,10 @@ SP_COLD static void capture_args(struct sp__thread *t, struct sp__frame *f, uint
 	int e = errno;
 	sp__capture_args(t, f, site);
 	errno = e;
+	/* The reading (the first call reads DWARF) is not the function's
+	 * time, nor its CPU time when it is the trace's root. */
+	if (f == &t->frames[0])
+		sp__cpu_read(&t->cpu0);
 	((struct sp__span_rec *)sp__rec(t, f->slot))->t0 = sp__now();
 }
 
@@ -136,8 +141,11 @@ SP_COLD static void enter_slow(uintptr_t fn, uintptr_t cs, uintptr_t sp, uintptr
 		if (!v)
 			return;
 	}
-	if (!(v & SP_FN_RECORD) && !t->scope)
+	if (!(v & SP_FN_RECORD) && !t->scope) {
+		if (!atomic_load_explicit(sp__skip_slot(fn), memory_order_relaxed))
+			sp__skip_add(fn);
 		return;
+	}
 	record_enter(t, fn, cs, sp, v | (uint64_t)size << 32, pc);
 }
 
@@ -150,14 +158,24 @@ SP_INLINE void hook_enter(uintptr_t fn, uintptr_t cs, uintptr_t sp, uintptr_t pc
 	struct sp__thread *t = sp__tls;
 	if (SP_UNLIKELY(!t))
 		return enter_slow(fn, cs, sp, pc);
+	/* Out of scope, a function in the filter records nothing (busy or
+	 * not: a busy thread returns too). The scope first: inside one, the
+	 * filter is no use, and one load is all it costs there. */
+	if (SP_LIKELY(!t->scope) && SP_LIKELY(sp__skip_has(fn)))
+		return;
 	if (SP_UNLIKELY(t->busy))
 		return;
 	const struct sp__centry *e = sp__cache_find(fn);
 	if (SP_UNLIKELY(!e))
 		return enter_slow(fn, cs, sp, pc);
 	uint64_t vs = (uint64_t)e->val | (uint64_t)e->size << 32;
-	if (SP_LIKELY(!((uint32_t)vs & SP_FN_RECORD)) && !t->scope)
-		return; /* out of scope */
+	if (!((uint32_t)vs & SP_FN_RECORD) && !t->scope) {
+		/* out of scope, and not in the filter: its slot is taken, or
+		 * it is free and this function takes it */
+		if (SP_UNLIKELY(!atomic_load_explicit(sp__skip_slot(fn), memory_order_relaxed)))
+			sp__skip_add(fn);
+		return;
+	}
 	record_enter(t, fn, cs, sp, vs, pc);
 }
 
@@ -188,7 +206,9 @@ __attribute__((noinline)) static void exit_slow(struct sp__thread *t, uintptr_t 
 SP_INLINE void hook_exit(uintptr_t fn, uintptr_t cs, uintptr_t sp, bool tail)
 {
 	struct sp__thread *t = sp__tls;
-	if (SP_UNLIKELY(!t) || SP_UNLIKELY(t->busy) || !t->depth)
+	/* No open frame first: out of scope, the whole test (busy or not,
+	 * the exit then returns). */
+	if (SP_UNLIKELY(!t) || !t->depth || SP_UNLIKELY(t->busy))
 		return;
 	if (SP_UNLIKELY(t->overflow)) {
 		t->overflow--;
@@ -205,7 +225,110 @@ SP_INLINE void hook_exit(uintptr_t fn, uintptr_t cs, uintptr_t sp, bool tail)
 	exit_slow(t, fn, cs, sp, tail);
 }
 
-SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_enter(void *fn, void *call_site)
+/* ------------------------------------------------------------------------
+ * The entry points.
+ *
+ * Disabled, the hooks' whole cost is the call into them: gcc emits a call
+ * to each hook around every function, and the hook loads a flag and
+ * returns. In a static link, that is a direct call and one load of a
+ * variable at a fixed offset from the code. Linked with libspanprof.so,
+ * it used to be a call through the GOT into the .so (an indirect call: a
+ * branch-target prediction, a load of the GOT entry, and another page of
+ * code), ~2 ns more a call on the machines this was measured on
+ * (tests/bench: "disabled" vs "disabled_oldlink"; instruction counts are
+ * the same, the cost is the indirect transfer).
+ *
+ * So `pkg-config --libs spanprof` links a stub before the library:
+ * libspanprof_hooks.a (hooks_stub.c) defines __cyg_profile_func_enter and
+ * _exit in the program itself. The stub tests its own flag, a static
+ * variable of the executable (or of the instrumented library it is linked
+ * into: one stub, one flag, per module) reached PC-relative: one load and
+ * a branch, as in the static runtime. Only when it is set does the stub
+ * tail-call into the runtime (sp__hook_enter/exit below), which tests
+ * sp__g.hooks again and runs the hot path. The flag is the runtime's to
+ * set: the stub's constructor registers its address (sp__hooks_register),
+ * and sp__hooks_publish writes every registered flag whenever sp__g.hooks
+ * changes; the stub's destructor unregisters (an instrumented library
+ * linked with the stub may be dlclosed). A stub starts with its flag at 1,
+ * "ask the runtime", which is correct at any time, only slower: before its
+ * constructor ran, when the registry is full, or when a publish could not
+ * take the lock (a signal handler interrupting this thread inside the
+ * runtime). A flag stuck at 0 would lose calls, so a flag is only ever
+ * written under the lock, with the value sp__g.hooks has under it.
+ *
+ * Rejected: a flag exported by the .so and read by the stub. In a non-PIE
+ * executable that is a copy relocation (one load), but gcc reaches extern
+ * data through the GOT in PIC code (two dependent loads), and a stub built
+ * non-PIC cannot be linked into an instrumented shared library.
+ *
+ * Programs linked the old way (-lspanprof only, or the static library
+ * without the stub) use the library's own __cyg_profile_func_enter/exit,
+ * below. They are weak, so that with the static library and the stub
+ * both in the link (pkg-config --static), the stub's strong definitions
+ * win and pulling hooks.o for sp__hook_enter is no duplicate.
+ *
+ * Enabled, out of any scope: the thread pointer (initial-exec TLS), one
+ * load of the out-of-scope filter (internal.h, sp__skip) and the thread's
+ * scope count. Decisions that matter out of scope are the functions with
+ * an SP_FN_RECORD bit (roots, trace_all, args, cumulative); everything
+ * else, once seen, sits in the filter unless its slot is taken, and then
+ * costs one probe of the decision cache.
+ */
+#define SP_STUBS 64
+static int *stubs[SP_STUBS]; /* under sp__site_lock (held across fork) */
+
+void sp__hooks_publish(int on)
+{
+	bool locked = sp__lock(&sp__site_lock);
+	atomic_store(&sp__g.hooks, on);
+	if (!locked)
+		return; /* the stubs' flags may stay at 1: correct, slower */
+	for (int i = 0; i < SP_STUBS; i++)
+		if (stubs[i])
+			__atomic_store_n(stubs[i], on, __ATOMIC_RELAXED);
+	sp__unlock(&sp__site_lock);
+}
+
+SP_API void sp__hooks_register(int *flag)
+{
+	if (!sp__lock(&sp__site_lock))
+		return;
+	for (int i = 0; i < SP_STUBS; i++)
+		if (!stubs[i]) {
+			stubs[i] = flag;
+			__atomic_store_n(flag, atomic_load(&sp__g.hooks), __ATOMIC_RELAXED);
+			break;
+		}
+	sp__unlock(&sp__site_lock);
+}
+
+SP_API void sp__hooks_unregister(int *flag)
+{
+	if (!sp__lock(&sp__site_lock))
+		return; /* cannot happen: never called from a handler inside the runtime */
+	for (int i = 0; i < SP_STUBS; i++)
+		if (stubs[i] == flag)
+			stubs[i] = NULL;
+	sp__unlock(&sp__site_lock);
+}
+
+SP_API __attribute__((no_instrument_function, hot)) void sp__hook_enter(void *fn, void *call_site, uintptr_t cfa,
+									uintptr_t ret)
+{
+	if (SP_LIKELY(!atomic_load_explicit(&sp__g.hooks, memory_order_relaxed)))
+		return;
+	hook_enter((uintptr_t)fn, (uintptr_t)call_site, cfa, ret);
+}
+
+SP_API __attribute__((no_instrument_function, hot)) void sp__hook_exit(void *fn, void *call_site, uintptr_t cfa,
+								       uintptr_t ret)
+{
+	if (SP_LIKELY(!atomic_load_explicit(&sp__g.hooks, memory_order_relaxed)))
+		return;
+	hook_exit((uintptr_t)fn, (uintptr_t)call_site, cfa, ret == (uintptr_t)call_site);
+}
+
+SP_API __attribute__((weak, no_instrument_function, hot)) void __cyg_profile_func_enter(void *fn, void *call_site)
 {
 	if (SP_LIKELY(!atomic_load_explicit(&sp__g.hooks, memory_order_relaxed)))
 		return;
@@ -213,7 +336,7 @@ SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_ente
 		   (uintptr_t)__builtin_return_address(0));
 }
 
-SP_API __attribute__((no_instrument_function, hot)) void __cyg_profile_func_exit(void *fn, void *call_site)
+SP_API __attribute__((weak, no_instrument_function, hot)) void __cyg_profile_func_exit(void *fn, void *call_site)
 {
 	if (SP_LIKELY(!atomic_load_explicit(&sp__g.hooks, memory_order_relaxed)))
 		return;

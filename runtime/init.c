@@ -31,7 +31,7 @@ static bool forked; /* this process is a fork child of the one that started */
 
 void sp__update_hooks(void)
 {
-	atomic_store(&sp__g.hooks, sp__recording() && sp__cfg.any_globs && !atomic_load(&sp__g.exiting));
+	sp__hooks_publish(sp__recording() && sp__cfg.any_globs && !atomic_load(&sp__g.exiting));
 }
 
 static int output_path(const char *pattern, char *out, size_t size)
@@ -46,6 +46,7 @@ static void at_exit(void)
 	/* A live dump in progress ends first (no temporary file is left
 	 * behind by a thread killed at exit); none starts after this. */
 	sp__dump_quiesce();
+	sp__patterns_report();
 	struct sp__thread *t = sp__tls;
 	if (t && !t->dead && !t->busy && t->depth) {
 		t->busy = 1;

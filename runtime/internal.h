@@ -1,13 +1,16 @@
 /* internal.h - what the runtime's files share. Not installed.
  *
  * Map of the runtime (one job per file):
- *   hooks.c     __cyg_profile_func_enter/exit: the hot path
+ *   hooks.c     __cyg_profile_func_enter/exit: the hot path; the entry
+ *               points of hooks_stub.c (libspanprof_hooks.a, the hooks
+ *               linked into the program) and the registry of its flags
  *   probes.c    the manual API: SP_SPAN & co., data setters, context save/restore
  *   stack.h/.c  a thread's stack of open spans and its trace being built
  *   thread.c    per-thread records: creation, thread exit, fork
  *   store.c     the ring of committed traces, byte budget, eviction
- *   sites.c     what a record names (probe, function, run-time name) and the
- *               per-function decision cache the hooks read
+ *   sites.c     what a record names (probe, function, run-time name), the
+ *               per-function decision cache the hooks read and its
+ *               out-of-scope filter
  *   modules.c   loaded executables and libraries, ELF symbol tables
  *   dwarf_files.c  which functions a source file defines (file:NAME patterns)
  *   args_index.c  arguments of SPANPROF_ARGS functions: where, from DWARF
@@ -153,6 +156,9 @@ struct sp__config {
 	bool any_globs;  /* one of the lists above is set */
 	bool any_files;  /* one of them has a file: pattern */
 	int control_signal; /* SPANPROF_SIGNAL, once its handler is installed */
+	bool cpu;      /* SPANPROF_CPU: CPU time and switches per trace */
+	bool span_cpu; /* SPANPROF_SPAN_CPU: the same per SP_SPAN / SP_SCOPE */
+	uint32_t str_max; /* SPANPROF_STR_MAX: ids, string data and arguments kept */
 };
 extern SP_HIDDEN struct sp__config sp__cfg;
 SP_HIDDEN void sp__config_load(void);
@@ -162,6 +168,11 @@ SP_HIDDEN bool sp__globs_match_name(const struct sp__globs *g, const char *name)
 /* The same, giving the index of the first pattern that matches, or -1. */
 SP_HIDDEN int sp__globs_find_name(const struct sp__globs *g, const char *name);
 SP_HIDDEN bool sp__globs_match_file(const struct sp__globs *g, const char *path);
+/* patterns.c: the names of a function deciding its first call (symbol,
+ * demangled, demangled without parameters; NULL when none) mark the
+ * patterns they match; at exit, one line per pattern that matched none. */
+SP_HIDDEN void sp__patterns_note(const char *const names[3]);
+SP_HIDDEN void sp__patterns_report(void);
 SP_HIDDEN void sp__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 SP_HIDDEN void sp__warn_once(atomic_int *flag, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -237,11 +248,10 @@ struct sp__site {
 	const char *name; /* FUNC: symbol (may be NULL); PROBE, NAME: the name */
 	const struct sp_srcloc *loc; /* PROBE */
 	atomic_uint_fast64_t calls;  /* traces this site started (ids) */
-	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argspec (args.h) */
+	void *args;                  /* FUNC with SPANPROF_ARGS: struct sp__argcache (args.h) */
 	const char *id_param;        /* FUNC: SPANPROF_TRACE=NAME@PARAM, the id's parameter */
 	atomic_int id_warned;        /* that parameter's value could not be read (told once) */
 };
-#define SP_ARGS_NONE ((void *)1) /* its arguments cannot be read */
 
 /* Decision bits in a cache value; the low 26 bits are the site id. */
 #define SP_FN_SITE_MASK 0x03ffffffu
@@ -285,6 +295,27 @@ SP_INLINE const struct sp__centry *sp__cache_find(uintptr_t fn)
 	}
 }
 
+/* The out-of-scope filter: functions known to record nothing outside a
+ * traced scope (no SP_FN_RECORD bit), direct-mapped by address, keys only
+ * (8 bytes a slot, no hash multiply, no table pointer to load). Out of
+ * scope, a hit is the whole decision: one load and a compare that hit L1
+ * in any loop. A slot keeps its first function (threads never fight over
+ * a slot); a function that finds its slot taken falls back to the cache.
+ * Cleared with the cache's tombstones after a dlclose (sites.c). */
+#define SP_SKIP_SLOTS 2048u
+extern SP_HIDDEN _Atomic uintptr_t sp__skip[SP_SKIP_SLOTS];
+SP_INLINE _Atomic uintptr_t *sp__skip_slot(uintptr_t fn)
+{
+	return &sp__skip[(fn >> 4) & (SP_SKIP_SLOTS - 1)]; /* functions are 16-byte aligned at -O2 */
+}
+SP_INLINE bool sp__skip_has(uintptr_t fn)
+{
+	return atomic_load_explicit(sp__skip_slot(fn), memory_order_relaxed) == fn;
+}
+/* Add `fn`, whose cached decision has no SP_FN_RECORD bit, if its slot is
+ * free. */
+SP_HIDDEN void sp__skip_add(uintptr_t fn);
+
 /* The decision for function `fn`, or 0 when it was never seen. */
 SP_INLINE uint32_t sp__cache_get(uintptr_t fn, uint32_t *size)
 {
@@ -324,6 +355,8 @@ extern SP_HIDDEN struct sp__global sp__g;
 SP_INLINE bool sp__recording(void) { return __atomic_load_n(&sp__on, __ATOMIC_RELAXED) != 0; }
 SP_INLINE void sp__set_recording(bool on) { __atomic_store_n(&sp__on, on, __ATOMIC_RELAXED); }
 SP_HIDDEN void sp__update_hooks(void);
+/* Set sp__g.hooks and the flags of the hook stubs (hooks.c). */
+SP_HIDDEN void sp__hooks_publish(int on);
 SP_HIDDEN int sp__dump_write(const char *path); /* 0 or -errno */
 /* The same for live control: -ECANCELED once the exit dump has started. */
 SP_HIDDEN int sp__dump_write_live(const char *path);

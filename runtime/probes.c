@@ -23,7 +23,7 @@ int sp__on;
 struct sp_context {
 	uint32_t magic;
 	uint64_t tid;         /* the thread it was saved on */
-	struct sp__cur cur;   /* its open spans and their trace */
+	struct sp__cur cur;   /* its open spans, their trace and its CPU begin reading */
 };
 
 static struct sp__thread *thread(void)
@@ -73,6 +73,8 @@ static uint64_t probe_begin(struct sp_srcloc *loc, bool cumul, uintptr_t pc, uin
 	if (SP_UNLIKELY(!site))
 		site = sp__site_for_probe(loc);
 	struct sp__frame *f = open_manual(t, site, 0, cumul, pc, sp);
+	if (SP_UNLIKELY(sp__cfg.span_cpu) && f && !cumul && f->kind == SP_FRAME_SPAN)
+		sp__span_cpu_open(t, f);
 	t->busy = 0;
 	return handle_of(t, f);
 }
@@ -98,7 +100,7 @@ static struct sp__frame *trace_begin(struct sp__thread *t, const char *name, con
 	if (!f)
 		return NULL;
 	if (!nested)
-		sp__set_trace_id(t, id, id ? strnlen(id, SP_MAX_NAME_LEN) : 0);
+		sp__set_trace_id(t, id, id ? strnlen(id, sp__cfg.str_max) : 0);
 	else if (id && *id && f->kind == SP_FRAME_SPAN)
 		sp__add_data(t, f->ord, false, SP_VALUE_STR, "id", 0, id);
 	return f;
@@ -125,6 +127,8 @@ SP_API void sp__scope_end(uint64_t frame)
 		return; /* already closed (by a longjmp seen since, or an outer end) */
 	t->busy = 1;
 	sp__pop_to(t, depth, now, true);
+	if (SP_UNLIKELY(sp__cfg.span_cpu))
+		sp__span_cpu_close(t, depth);
 	sp__pop(t, now, false);
 	t->busy = 0;
 }
@@ -278,6 +282,7 @@ SP_API sp_context *sp_context_save(void)
 	c->magic = CTX_MAGIC;
 	c->tid = t->tid;
 	c->cur = t->cur;
+	t->nspan_cpu = 0; /* the open spans' readings stay behind: not measured */
 	/* The thread starts afresh, its serials going on; its next span
 	 * allocates new buffers. */
 	uint32_t serial = t->serial;
@@ -311,6 +316,10 @@ SP_API int sp_context_restore(sp_context *c)
 	uint32_t serial = c->cur.serial > t->serial ? c->cur.serial : t->serial;
 	t->cur = c->cur;
 	t->serial = serial;
+	/* Another thread's CPU reading means nothing against this one's. */
+	if (c->tid != t->tid)
+		t->cpu0.flags = 0;
+	t->nspan_cpu = 0;
 	if (c->tid != t->tid) /* another thread's stack: its addresses mean nothing here */
 		for (uint32_t i = 0; i < t->depth; i++)
 			t->frames[i].sp = SP_SP_UNKNOWN;

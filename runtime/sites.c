@@ -13,6 +13,8 @@
  */
 #include "internal.h"
 
+#include "cxxname.h"
+
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +228,34 @@ static void cache_insert(uintptr_t fn, uint32_t val, uint32_t size)
 		tombs--;
 }
 
+_Atomic uintptr_t sp__skip[SP_SKIP_SLOTS];
+
+/* The filter must never keep a function the cache has dropped. The flush
+ * tombstones, then clears the filter; an adder publishes, then checks that
+ * the cache still has the function (a seq_cst fence on each side): either
+ * the clear comes after the add, or the add's check sees the tombstone
+ * (or a rebuilt table without the function) and takes the add back. */
+void sp__skip_add(uintptr_t fn)
+{
+	_Atomic uintptr_t *slot = sp__skip_slot(fn);
+	uintptr_t free_ = 0;
+	if (!atomic_compare_exchange_strong_explicit(slot, &free_, fn, memory_order_relaxed, memory_order_relaxed))
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	const struct sp__centry *e = sp__cache_find(fn);
+	if (!e || (e->val & SP_FN_RECORD)) {
+		uintptr_t mine = fn;
+		atomic_compare_exchange_strong_explicit(slot, &mine, 0, memory_order_relaxed, memory_order_relaxed);
+	}
+}
+
+static void skip_clear(void)
+{
+	atomic_thread_fence(memory_order_seq_cst); /* after the tombstones */
+	for (uint32_t i = 0; i < SP_SKIP_SLOTS; i++)
+		atomic_store_explicit(&sp__skip[i], 0, memory_order_relaxed);
+}
+
 /* After a dlclose: the functions of unloaded modules leave the cache,
  * since their addresses may now belong to another library. */
 void sp__cache_flush(void)
@@ -246,6 +276,7 @@ void sp__cache_flush(void)
 			}
 		}
 	}
+	skip_clear();
 	sp__unlock(&sp__site_lock);
 }
 
@@ -312,7 +343,7 @@ static void fsite_add(uint32_t id)
 struct names {
 	const char *v[3];
 	char *demangled;
-	char plain[256];
+	char *plain; /* STL names run to hundreds of characters */
 };
 
 static void names_of(const char *sym, struct names *n)
@@ -335,12 +366,12 @@ static void names_of(const char *sym, struct names *n)
 	}
 	n->demangled = d;
 	n->v[1] = d;
-	const char *paren = strchr(d, '(');
-	if (paren && paren != d && (size_t)(paren - d) < sizeof n->plain) {
-		memcpy(n->plain, d, (size_t)(paren - d));
-		n->plain[paren - d] = '\0';
-		n->v[2] = n->plain;
-	}
+	/* without the parameter list, and without the return type the
+	 * demangler writes for template functions ("long app::total<long>(...)") */
+	size_t b, e;
+	sp__cxx_name_span(d, strlen(d), &b, &e);
+	if (e > b && (b > 0 || d[e]))
+		n->v[2] = n->plain = strndup(d + b, e - b);
 }
 
 static int match_index(const struct sp__globs *g, const struct names *n)
@@ -382,7 +413,9 @@ static uint32_t decide_flags(const char *name, uint32_t files, const char **id_p
 	if ((files & SP_LIST_ARGS) || match_any(&c->args, &n))
 		f |= SP_FN_ARGS | SP_FN_SPAN;
 	bool excluded = (files & SP_LIST_EXCLUDE) || match_any(&c->exclude, &n);
+	sp__patterns_note(n.v);
 	free(n.demangled);
+	free(n.plain);
 	if (excluded) {
 		/* Excluding wins over trace_all, args and the trace_calls scope;
 		 * a function named as a trace or trace_calls root stays one. */

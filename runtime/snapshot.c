@@ -36,13 +36,14 @@ static void name_nodes(struct sp__decoded *d)
 SP_API sp_snapshot *sp_snapshot_take(void)
 {
 	size_t n;
-	struct sp__trace **v = sp__store_grab(&n);
+	int err;
+	struct sp__trace **v = sp__store_grab(&n, &err);
 	struct sp_snapshot *snap = calloc(1, sizeof *snap);
-	if (!snap || (n && !v))
+	if (!snap || err) /* no memory: NULL, not an empty snapshot */
 		goto fail;
 	snap->traces = calloc(n ? n : 1, sizeof *snap->traces);
 	snap->dec = calloc(n ? n : 1, sizeof *snap->dec);
-	snap->ids = malloc(n * (SP_MAX_NAME_LEN + 1) + 1);
+	snap->ids = malloc(n * (SP_STR_MAX_LIMIT + 1) + 1);
 	if (!snap->traces || !snap->dec || !snap->ids)
 		goto fail;
 	double tpn = sp__ticks_per_ns();
@@ -55,7 +56,10 @@ SP_API sp_snapshot *sp_snapshot_take(void)
 			.nsites = nsites, .ticks_per_ns = tpn,
 		};
 		char err[128];
-		if (sp__decode(&in, &snap->dec[snap->n], err, sizeof err) != 0) {
+		int rc = sp__decode(&in, &snap->dec[snap->n], err, sizeof err);
+		if (rc == -2)
+			goto fail; /* no memory: NULL, as documented, not fewer traces */
+		if (rc != 0) {
 			sp__warn("snapshot: trace %llu unreadable: %s", (unsigned long long)tr->seq, err);
 			continue;
 		}
@@ -77,6 +81,10 @@ SP_API sp_snapshot *sp_snapshot_take(void)
 		ti->nspans = d->nnodes;
 		ti->iterations = d->iterations;
 		ti->root = &d->nodes[0];
+		ti->cpu_measured = tr->cpu.flags & SP_TRACE_CPU_MEASURED;
+		ti->cpu_ns = tr->cpu.cpu_ns;
+		ti->voluntary_switches = tr->cpu.nvcsw;
+		ti->involuntary_switches = tr->cpu.nivcsw;
 	}
 	sp__store_release(v, n);
 	return snap;

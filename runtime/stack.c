@@ -121,6 +121,7 @@ bool sp__trace_start(struct sp__thread *t)
 	t->trace_tid = t->tid;
 	t->trace_flags = 0;
 	t->idlen = 0;
+	sp__cpu_read(&t->cpu0); /* one reading per trace, never per span */
 	if (sp__fl.base)
 		sp__flight_sync(false); /* the sites it starts with, for a reader after a crash */
 	return true;
@@ -143,6 +144,11 @@ void sp__commit(struct sp__thread *t)
 		h->len = t->pos;
 		h->flags = t->trace_flags;
 		h->seq = 0; /* set when stored: a reader of the file takes 0 as "not a trace" */
+		/* Another thread closing this one's trace (exit) cannot read its use. */
+		if (t == sp__tls)
+			sp__cpu_since(&t->cpu0, &h->cpu);
+		else
+			h->cpu = (struct sp__cpu_use){ 0 };
 		if (t->dropped)
 			atomic_fetch_add(&sp__g.spans_dropped, t->dropped);
 		int e = errno;
@@ -353,7 +359,7 @@ void sp__add_data(struct sp__thread *t, uint32_t ord, bool trace_level, sp_value
 	if (type == SP_VALUE_STR) {
 		if (!str)
 			str = "(null)";
-		slen = cut_len(str, SP_MAX_STR_LEN, &cut);
+		slen = cut_len(str, sp__cfg.str_max, &cut);
 	}
 	size_t size = sizeof(struct sp__data_rec) + ((klen + slen + 7u) & ~(size_t)7u);
 	uint32_t slot = reserve(t, size);

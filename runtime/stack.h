@@ -23,11 +23,12 @@
 
 #include <string.h> /* after internal.h: it defines _GNU_SOURCE */
 
-#define SP_TRACE_HDR 256u            /* header area at the start of a block */
+#define SP_TRACE_HDR 640u            /* header area at the start of a block: ids up to SP_STR_MAX_LIMIT */
 #define SP_BUF_INITIAL (64u << 10)   /* first trace buffer of a thread */
 #define SP_FRAMES_INITIAL 256u
 #define SP_MAX_DEPTH (1u << 20)      /* deeper enters are counted, not kept */
 #define SP_NONE UINT32_MAX
+#define SP_SPAN_CPU_MAX 32u          /* nested manual spans measured (SPANPROF_SPAN_CPU) */
 
 /* Frame kinds */
 #define SP_FRAME_SPAN 1  /* owns a span record */
@@ -58,6 +59,14 @@ struct sp__frame {
 	uint32_t hpc;      /* hook frames: sp__hpc() of the enter hook's call */
 };
 
+/* Two readings of the thread's CPU use (cpu.c), or their difference. */
+struct sp__cpu_use {
+	uint64_t cpu_ns;
+	uint32_t nvcsw, nivcsw; /* voluntary, involuntary context switches */
+	uint32_t flags;         /* SP_TRACE_CPU_MEASURED */
+	uint32_t reserved;
+};
+
 /* A stored trace: the header area of its block. */
 struct sp__trace {
 	atomic_uint refs;
@@ -68,8 +77,12 @@ struct sp__trace {
 	uint64_t dropped, iterations;
 	uint32_t nrec;
 	uint16_t idlen;
-	char id[SP_MAX_NAME_LEN + 1];
+	char id[SP_STR_MAX_LIMIT + 1];
 	size_t len;          /* bytes of records after the header area */
+	/* Off-CPU time (issue 11): the thread's CPU time and context switches
+	 * between the trace's begin and end; cpu_flags SP_TRACE_CPU_MEASURED
+	 * (format.h) when they were read (SPANPROF_CPU, same thread). */
+	struct sp__cpu_use cpu;
 };
 _Static_assert(sizeof(struct sp__trace) <= SP_TRACE_HDR, "trace header too big");
 
@@ -95,7 +108,8 @@ _Static_assert(sizeof(struct sp__trace) <= SP_TRACE_HDR, "trace header too big")
 	uint64_t trace_tid;  /* the trace being built: its thread, flags, id */    \
 	uint32_t trace_flags;                                                      \
 	uint16_t idlen;                                                            \
-	char id[SP_MAX_NAME_LEN + 1];
+	char id[SP_STR_MAX_LIMIT + 1];                                             \
+	struct sp__cpu_use cpu0; /* the trace's begin reading (cpu.c) */
 
 struct sp__cur {
 	SP_CUR_FIELDS
@@ -115,9 +129,20 @@ struct sp__thread {
 	uint64_t tid;
 	uintptr_t stack_lo, stack_hi; /* 0, 0 when unknown */
 	bool dead;
+	/* SPANPROF_SPAN_CPU: the CPU readings of open manual spans, innermost
+	 * last, by (depth, serial) of their frames (cpu.c); deeper ones are
+	 * not measured. Apart from the frames, which the hooks keep small. */
+	uint32_t nspan_cpu;
+	struct sp__span_cpu {
+		uint32_t depth, serial;
+		struct sp__cpu_use u;
+	} span_cpu[SP_SPAN_CPU_MAX];
 };
 _Static_assert(offsetof(struct sp__thread, id) - offsetof(struct sp__thread, depth) ==
 		       offsetof(struct sp__cur, id),
+	       "struct sp__cur and its flattened copy have one layout");
+_Static_assert(offsetof(struct sp__thread, cpu0) - offsetof(struct sp__thread, depth) ==
+		       offsetof(struct sp__cur, cpu0),
 	       "struct sp__cur and its flattened copy have one layout");
 
 extern SP_HIDDEN __thread struct sp__thread *sp__tls __attribute__((tls_model("initial-exec")));
@@ -128,12 +153,12 @@ SP_INLINE void *sp__rec(struct sp__thread *t, uint32_t slot)
 }
 
 /* The id of the trace being built (sp_trace_begin's, a call number, an
- * argument's value): cut at SP_MAX_NAME_LEN bytes. The one place that
+ * argument's value): cut at SPANPROF_STR_MAX bytes. The one place that
  * writes it. */
 SP_INLINE void sp__set_trace_id(struct sp__thread *t, const char *id, size_t len)
 {
-	if (len > SP_MAX_NAME_LEN)
-		len = SP_MAX_NAME_LEN;
+	if (len > sp__cfg.str_max)
+		len = sp__cfg.str_max;
 	if (len)
 		memcpy(t->id, id, len);
 	t->id[len] = '\0';
@@ -172,6 +197,17 @@ SP_HIDDEN void sp__add_data(struct sp__thread *t, uint32_t ord, bool trace_level
 			    const char *key, uint64_t num, const char *str);
 SP_HIDDEN void sp__close_all(struct sp__thread *t, uint32_t trace_flags); /* exit, thread end */
 
+/* cpu.c: the calling thread's CPU use now (one getrusage); flags 0 when
+ * off (SPANPROF_CPU=0) or unreadable. Keeps errno. */
+SP_HIDDEN void sp__cpu_read(struct sp__cpu_use *u);
+/* The use between two readings, into *d; not measured unless both were. */
+SP_HIDDEN void sp__cpu_since(const struct sp__cpu_use *u0, struct sp__cpu_use *d);
+/* SPANPROF_SPAN_CPU: a manual span (frame f, at depth t->depth) opened /
+ * is about to close (at `depth`): its CPU use goes into its data as
+ * cpu_ns, voluntary_switches, involuntary_switches. */
+SP_HIDDEN void sp__span_cpu_open(struct sp__thread *t, const struct sp__frame *f);
+SP_HIDDEN void sp__span_cpu_close(struct sp__thread *t, uint32_t depth);
+
 /* args_eval.c: add the arguments of the function of hook frame `f` (site
  * `site`) to its span's data. */
 SP_HIDDEN void sp__capture_args(struct sp__thread *t, const struct sp__frame *f, uint32_t site);
@@ -184,14 +220,18 @@ SP_HIDDEN size_t sp__budget_limit(void);
 SP_HIDDEN void sp__store_commit(struct sp__thread *t);
 SP_HIDDEN void sp__store_clear(void);
 SP_HIDDEN void sp__trace_put(struct sp__trace *tr); /* drop a reference */
-/* References to the stored traces, oldest first, in a malloc'd array. */
-SP_HIDDEN struct sp__trace **sp__store_grab(size_t *n);
+/* References to the stored traces, oldest first, in a mapped array (NULL
+ * with *n = 0 when there is no store). *err: 0, or -ENOMEM (no memory for
+ * the array) or -EAGAIN (called while this thread holds the store's lock,
+ * from a signal handler), and then NULL: an empty store and a failure to
+ * look at it are not the same answer. */
+SP_HIDDEN struct sp__trace **sp__store_grab(size_t *n, int *err);
 SP_HIDDEN void sp__store_release(struct sp__trace **v, size_t n);
 struct sp__store_stats {
 	uint64_t committed, evicted, cleared, spans, iterations;
 };
 /* The same, with the store's counters at that instant. */
-SP_HIDDEN struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st);
+SP_HIDDEN struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st, int *err);
 SP_HIDDEN void sp__store_stats(struct sp__store_stats *st);
 SP_HIDDEN void sp__store_fork_child(void);
 /* A block of the flight file, evicting stored traces while none is free. */

@@ -26,6 +26,7 @@
  */
 #include "stack.h"
 
+#include <errno.h>
 #include <string.h>
 
 
@@ -315,25 +316,29 @@ void sp__store_clear(void)
 	}
 }
 
-struct sp__trace **sp__store_grab(size_t *n)
+struct sp__trace **sp__store_grab(size_t *n, int *err)
 {
-	return sp__store_grab_stats(n, NULL);
+	return sp__store_grab_stats(n, NULL, err);
 }
 
 /* The counters taken under the same lock as the references, so that they
  * add up: committed = the traces grabbed + evicted + cleared. */
-struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st)
+struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st, int *err)
 {
 	*n = 0;
+	*err = 0;
 	if (st)
 		memset(st, 0, sizeof *st);
 	if (!cap)
 		return NULL;
 	struct sp__trace **v = sp__map((size_t)cap * sizeof *v);
-	if (!v)
+	if (!v) {
+		*err = -ENOMEM;
 		return NULL;
+	}
 	if (!sp__lock(&sp__store_lock)) {
 		sp__unmap(v, (size_t)cap * sizeof *v);
+		*err = -EAGAIN;
 		return NULL;
 	}
 	size_t k = 0;

@@ -3,6 +3,7 @@
  * coroutines, once by hand; and the restore contract (EBUSY, EINVAL). */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <spanprof.h>
 #include <stdlib.h>
 #include <ucontext.h>
@@ -114,4 +115,46 @@ Test(context, interleaved_by_hand)
 	cr_assert_eq(sp_context_restore(NULL), 0);
 	int junk = 0;
 	cr_assert_eq(sp_context_restore((sp_context *)&junk), -EINVAL);
+}
+
+/* A trace's CPU figures are its thread's: a trace moved to another thread
+ * cannot be measured (the two threads' clocks do not subtract), one that
+ * stays on its thread is, across save and restore. */
+static void *finish_moved(void *arg)
+{
+	SP_TRACE("own", NULL) { /* this thread's reading, measured */
+	}
+	cr_assert_eq(sp_context_restore(arg), 0);
+	SP_SPAN("there") {
+	}
+	sp_trace_end();
+	return NULL;
+}
+
+Test(context, cpu_time_only_on_the_thread_that_began_the_trace)
+{
+	sp_set_enabled(true);
+	sp_clear();
+	sp_trace_begin("moved", "m");
+	sp_context *m = sp_context_save();
+	cr_assert_not_null(m);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, finish_moved, m), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	sp_trace_begin("stayed", "s");
+	sp_context *s = sp_context_save();
+	cr_assert_eq(sp_context_restore(s), 0);
+	SP_SPAN("here") {
+	}
+	sp_trace_end();
+	sp_snapshot *snap = sp_snapshot_take();
+	cr_assert_eq(sp_snapshot_count(snap), 3);
+	cr_assert(sp_snapshot_trace(snap, 0)->cpu_measured, "the helper thread's own trace");
+	const sp_trace_info *a = sp_snapshot_trace(snap, 1), *b = sp_snapshot_trace(snap, 2);
+	cr_assert_str_eq(a->name, "moved");
+	cr_assert_not(a->cpu_measured, "moved to another thread: not measured");
+	cr_assert_eq(a->cpu_ns, 0);
+	cr_assert_str_eq(b->name, "stayed");
+	cr_assert(b->cpu_measured, "saved and restored on its thread: measured");
+	sp_snapshot_free(snap);
 }

@@ -192,3 +192,47 @@ Test(churn, concurrent_calls)
 	cr_assert_eq(lib, THREAD_CALLS);
 	dlclose(h);
 }
+
+/* An address that changes hands (issue 15, the out-of-scope filter): the
+ * plugin's plug_fn, out of scope, goes into the hooks' filter of functions
+ * that record nothing; after its dlclose, another file built from the same
+ * source with other names (churn_plug_b: plugb_fn, a trace_calls root)
+ * loads at the same address. Its calls must be traces: the dlclose clears
+ * the filter with the cache. */
+Test(churn, address_reused)
+{
+	const char *a = getenv("SP_TEST_CHURN_PLUG"), *b = getenv("SP_TEST_CHURN_PLUG_B");
+	cr_assert(a && b, "set by tests/meson.build");
+	void *ha = dlopen(a, RTLD_NOW | RTLD_LOCAL);
+	cr_assert_not_null(ha, "dlopen %s: %s", a, dlerror());
+	int (*fa)(int) = (int (*)(int))dlsym(ha, "plug_fn");
+	cr_assert_not_null(fa);
+	for (int i = 0; i < 3; i++) /* decided, then seen in the filter */
+		cr_assert_eq(fa(2), 8);
+	cr_assert_eq(dlclose(ha), 0);
+	void *hb = dlopen(b, RTLD_NOW | RTLD_LOCAL);
+	cr_assert_not_null(hb, "dlopen %s: %s", b, dlerror());
+	int (*fb)(int) = (int (*)(int))dlsym(hb, "plugb_fn");
+	cr_assert_not_null(fb);
+	/* The loader reuses the hole the first file left: the case tested. */
+	cr_assert_eq((void *)fb, (void *)fa, "plugb_fn at %p, plug_fn was at %p", (void *)fb, (void *)fa);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(fb(2), 8);
+	sp_snapshot *s = sp_snapshot_take();
+	cr_assert_eq(sp_snapshot_count(s), 3, "%zu traces", sp_snapshot_count(s));
+	for (size_t i = 0; i < 3; i++) {
+		const sp_trace_info *t = sp_snapshot_trace(s, i);
+		cr_assert(t->root && t->root->name && !strcmp(t->root->name, "plugb_fn"), "trace %zu is named %s", i,
+			  t->root && t->root->name ? t->root->name : "(null)");
+		const sp_node *c = t->root->first_child;
+		cr_assert(c && c->name && !strcmp(c->name, "plugb_helper"), "trace %zu: plugb_helper under plugb_fn", i);
+	}
+	sp_snapshot_free(s);
+	cr_assert_eq(dlclose(hb), 0);
+	/* Both files had a hook stub (libspanprof_hooks.a, through the
+	 * dependency), registered with the runtime: their flags went away
+	 * with them, and switching the hooks writes none of them. */
+	sp_set_enabled(false);
+	sp_set_enabled(true);
+	cr_assert(sp_enabled());
+}

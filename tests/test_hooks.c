@@ -570,8 +570,11 @@ Test(hooks, arguments_are_captured_automatically)
 	char want[32];
 	snprintf(want, sizeof want, "%p", (void *)&local);
 	cr_assert_str_eq(sp_node_data(c1, "p")->v.str, want);
-	cr_assert_eq(sp_node_data(c1, "c")->v.i64, 7);
-	cr_assert_str_eq(sp_node_data(c1, "s")->v.str, "<aggregate>");
+	/* enums by enumerator name, structs by value as their fields */
+	cr_assert_str_eq(sp_node_data(c1, "c")->v.str, "ARGS_GREEN");
+	cr_assert_str_eq(sp_node_data(c1, "s")->v.str, "{x=1, y=2}");
+	cr_assert(!sp_node_data(c1, "s")->marker);
+	cr_assert_str_eq(sp_node_data(c2, "c")->v.str, "ARGS_RED");
 	cr_assert_eq(sp_node_data(c1, "neg")->v.i64, -5);
 	cr_assert_eq(sp_node_data(c2, "a")->v.i64, -1);
 	cr_assert_str_eq(sp_node_data(c2, "name")->v.str, "<bad pointer 0x10>", "reported, not dereferenced");

@@ -118,10 +118,10 @@ Test(probes, test_i_can_attach_data_to_span)
 	char buf[400];
 	memset(buf, 'x', sizeof buf);
 	buf[sizeof buf - 1] = '\0';
-	/* A UTF-8 string whose 255-byte cut would split a 2-byte sequence. */
+	/* A UTF-8 string whose SP_MAX_STR_LEN-byte cut would split a 2-byte sequence. */
 	char utf[300];
-	memset(utf, 'a', 254);
-	strcpy(utf + 254, "\xc3\xa9\xc3\xa9");
+	memset(utf, 'a', SP_MAX_STR_LEN - 1);
+	strcpy(utf + SP_MAX_STR_LEN - 1, "\xc3\xa9\xc3\xa9"); /* the cut falls inside the first */
 	SP_TRACE("cmd", "c-1") {
 		sp_trace_set_str("user", "bob");
 		sp_trace_set_i64("grid_rows", 20000);
@@ -162,7 +162,7 @@ Test(probes, test_i_can_attach_data_to_span)
 	cr_assert(l->truncated);
 	cr_assert_not(sp_node_data(q, "rows")->truncated);
 	const sp_kv *u = sp_node_data(q, "utf");
-	cr_assert_eq(strlen(u->v.str), 254, "the cut backs off to a UTF-8 boundary");
+	cr_assert_eq(strlen(u->v.str), SP_MAX_STR_LEN - 1, "the cut backs off to a UTF-8 boundary");
 	cr_assert(u->truncated);
 	sp_snapshot_free(s);
 }

@@ -2,6 +2,7 @@
  * from the same table: getopt_long underneath, help in aligned columns. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -128,7 +129,9 @@ int cli_uint(const struct cli_parser *p, const char *what, const char *s, unsign
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (!*s || *s == '-' || *end || errno || v > max) {
+	/* A digit first: strtoull would also take " 5", "+5" and "-5" (as
+	 * 2^64 - 5). */
+	if (!isdigit((unsigned char)*s) || *end || errno || v > max) {
 		msg_usagef(p->cmd->name, "%s '%s' is not a whole number in 0..%llu", what, s, max);
 		return -1;
 	}
@@ -141,7 +144,7 @@ int cli_double(const struct cli_parser *p, const char *what, const char *s, doub
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (!*s || *end || errno || !isfinite(v) || v < 0) {
+	if (!(isdigit((unsigned char)*s) || *s == '.') || *end || errno || !isfinite(v) || v < 0) {
 		msg_usagef(p->cmd->name, "%s '%s' is not a number >= 0", what, s);
 		return -1;
 	}

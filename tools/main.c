@@ -27,21 +27,27 @@ int cmd_diff(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_push(int argc, char **argv);
+int cmd_ui(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 extern const struct cli_opt list_opts[], show_opts[], help_opts[], ctl_opts[], pie_opts[], top_opts[], diff_opts[],
-	export_opts[], run_opts[], push_opts[];
+	export_opts[], run_opts[], push_opts[], ui_opts[], report_opts[];
 
 const struct cli_cmd cli_cmds[] = {
 	{ "list", cmd_list, "List the traces of a dump: one line per command or request.",
-	  "[-f FILE | -p PID] [--sort duration|start|name] [--name GLOB] [--min-ms X] [--limit N] [--json]",
+	  "[-f FILE... | -p PID] [--sort duration|start|name] [--name GLOB] [--min-ms X] [--limit N] [--json]",
 	  "Columns: # (the trace's sequence number), name, id, total ms, start (local time),\n"
-	  "thread, spans (tree nodes, cumulative nodes included).",
+	  "thread, spans (tree nodes, cumulative nodes included). Several dumps (-f again, or a\n"
+	  "glob: -f 'spanprof.out.*') list as one, by start, with a pid column first when they\n"
+	  "come from several processes.",
 	  list_opts, false },
 	{ "show", cmd_show, "Show one trace as a tree: total, self and share of each span.",
-	  "[-f FILE | -p PID] [--zoom PATH|NODE] [--depth D] [--min-pct X] [--json] SEQ",
-	  "SEQ is a trace number from 'list', or first, last, slowest. Each line: node number,\n"
-	  "total ms, self ms, % of the parent, then the name with its data (key=value) and,\n"
-	  "for functions, file:line. A cumulative node shows xCOUNT and min/avg/max.\n"
+	  "[-f FILE... | -p PID] [--zoom PATH|NODE] [--depth D] [--min-pct X] [--merge N] [--json] SEQ",
+	  "SEQ is a trace number from 'list', or first, last, slowest; PID:SEQ among the dumps\n"
+	  "of several processes. Each line: node number, total ms, self ms, % of the parent,\n"
+	  "then the name with its data (key=value) and, for functions, file:line. A\n"
+	  "cumulative node shows xCOUNT and min/avg/max. A node\n"
+	  "with more than --merge children shows one line per name: xCOUNT and avg/max.\n"
 	  "The hottest path from the shown root is marked. Colors on a terminal only (NO_COLOR).",
 	  show_opts, false },
 	{ "run", cmd_run, "Run a program under the profiler, then list its traces.",
@@ -51,28 +57,31 @@ const struct cli_cmd cli_cmds[] = {
 	  "the traces it wrote. GLOBS are comma-separated; options may repeat.",
 	  run_opts, true },
 	{ "pie", cmd_pie, "Show where a span's time went as a pie chart, in the terminal or as SVG.",
-	  "[-f FILE | -p PID] [--zoom PATH|NODE] [--min-pct X] [--svg OUT] [--json] SEQ",
+	  "[-f FILE... | -p PID] [--zoom PATH|NODE] [--min-pct X] [--svg OUT] [--json] SEQ",
 	  "One slice per child name, one for the span's own (self) time; slices under\n"
 	  "--min-pct are merged into \"other\". Each name keeps its color from chart to chart.",
 	  pie_opts, false },
 	{ "top", cmd_top, "Rank spans (or functions) across all traces: count, total, self, percentiles.",
-	  "[-f FILE | -p PID] [--by name|function] [--sort KEY] [--limit N] [--json]",
+	  "[-f FILE... | -p PID] [--by name|function] [--sort KEY] [--limit N] [--json]",
 	  "Answers \"which phase is slow across commands\". Percentiles are exact over spans;\n"
-	  "a cumulative node counts its iterations at their average.",
+	  "a cumulative node counts its iterations at their average. Several dumps (-f again,\n"
+	  "or a glob) make one table.",
 	  top_opts, false },
 	{ "diff", cmd_diff, "Compare two traces span by span: before, after, change.",
-	  "[-f FILE] [--min-ms X] [--limit N] [--json] SEQ_A SEQ_B",
+	  "[-f FILE...] [--min-ms X] [--limit N] [--json] SEQ_A SEQ_B",
 	  "Spans are matched by their path of names from the root. SEQ may be FILE:SEQ to\n"
-	  "take a trace from another dump (a run before a change, one after it).",
+	  "take a trace from another dump (a run before a change, one after it), or PID:SEQ\n"
+	  "among the -f dumps of several processes.",
 	  diff_opts, false },
 	{ "export", cmd_export, "Export traces: Perfetto, OTLP, speedscope, Chrome, folded stacks, JSON.",
-	  "[-f FILE | -p PID] [--format FMT] [-o OUT] [SEQ...]",
+	  "[-f FILE... | -p PID] [--format FMT] [-o OUT] [SEQ...]",
 	  "chrome: opens in Perfetto, speedscope, chrome://tracing (one track per thread).\n"
 	  "perfetto: Perfetto's protobuf trace (ui.perfetto.dev), for big traces.\n"
 	  "otlp: OpenTelemetry OTLP/JSON (an ExportTraceServiceRequest); see also 'push'.\n"
 	  "speedscope: speedscope's format, one profile per trace, frames merged by name.\n"
 	  "folded: for flamegraph.pl, weights = self time in us. json: every trace's tree.\n"
-	  "Default: every trace in the dump. Formats: docs/EXPORTS.md.",
+	  "Default: every trace in the dump; several dumps (-f again, or a glob) go into one\n"
+	  "file, a process each. SEQ may be PID:SEQ. Formats: docs/EXPORTS.md.",
 	  export_opts, false },
 	{ "push", cmd_push, "Send traces to an OpenTelemetry collector (OTLP/HTTP, JSON).",
 	  "--otlp URL [-f FILE... | -p PID [--follow]] [--header K=V]...",
@@ -83,6 +92,19 @@ const struct cli_cmd cli_cmds[] = {
 	  "new trace of a running program once, polling it, until it ends.\n"
 	  "Example: spanprof push --otlp http://localhost:4318 -f spanprof.out",
 	  push_opts, false },
+	{ "ui", cmd_ui, "Serve the traces as a web page: list, tree, pie, flame graph; live control.",
+	  "[-f FILE... | -p PID] [--port N] [--bind ADDR]",
+	  "Prints the page's URL, http://127.0.0.1:PORT/?token=TOKEN, and serves it until\n"
+	  "Ctrl-C; every request needs the token. With -p PID (a program started with\n"
+	  "SPANPROF_SIGNAL), the list refreshes every second and the page has Enable,\n"
+	  "Disable and Clear buttons (the commands of 'ctl'). Listens on loopback only,\n"
+	  "unless --bind says otherwise. Nothing is loaded from the network.",
+	  ui_opts, false },
+	{ "report", cmd_report, "Write the page of 'ui' as one self-contained HTML file.",
+	  "[-f FILE... | -p PID] [-o OUT.html]",
+	  "The traces' list and trees are embedded in the file: it opens from disk in a\n"
+	  "browser with no network and no server (no control buttons). Prints its path.",
+	  report_opts, false },
 	{ "ctl", cmd_ctl, "Control a running program: enable, disable, clear, dump.",
 	  "PID enable|disable|clear|dump",
 	  "The program must run with SPANPROF_SIGNAL set (e.g. SIGUSR2): spanprof reads it\n"

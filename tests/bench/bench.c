@@ -6,11 +6,14 @@
  * run.sh runs every variant several times, side by side, and prints the
  * medians and ratios.
  *
- *   bench calls N   N calls of a tiny function, in chunks of 1000 made
- *                   by chunk(): with SPANPROF_TRACE_CALLS=chunk every
- *                   chunk is a trace of 1001 spans
+ *   bench calls N [K]  N calls of a tiny function, in chunks of K (default
+ *                   1000) made by chunk(): with SPANPROF_TRACE_CALLS=chunk
+ *                   every chunk is a trace of K + 1 spans
  *   bench span N    N SP_SPANs, 1000 per SP_TRACE
  *   bench cumul N   N SP_CUMULATIVE iterations, 1000 per SP_TRACE
+ *   bench trace N   N SP_TRACEs holding one SP_SPAN each: run with
+ *                   SPANPROF_CPU=1 and =0, the difference is the cost of
+ *                   a trace's two CPU readings (issue 11: off-CPU time)
  * Prints "ns_per_op <value>" (wall clock around the loop).
  */
 #include <spanprof.h>
@@ -19,9 +22,8 @@
 #include <string.h>
 #include <time.h>
 
-#define CHUNK 1000
-
 volatile int sink;
+static int chunk_len = 1000; /* leaf calls per chunk() */
 
 __attribute__((noinline)) int leaf(int x)
 {
@@ -30,14 +32,14 @@ __attribute__((noinline)) int leaf(int x)
 
 __attribute__((noinline)) void chunk(int base)
 {
-	for (int i = 0; i < CHUNK; i++)
+	for (int i = 0; i < chunk_len; i++)
 		sink = leaf(base + i);
 }
 
 __attribute__((noinline, no_instrument_function)) static void manual_spans(int base)
 {
 	SP_TRACE("chunk", NULL) {
-		for (int i = 0; i < CHUNK; i++)
+		for (int i = 0; i < chunk_len; i++)
 			SP_SPAN("s") {
 				sink = base + i;
 			}
@@ -47,11 +49,21 @@ __attribute__((noinline, no_instrument_function)) static void manual_spans(int b
 __attribute__((noinline, no_instrument_function)) static void manual_cumul(int base)
 {
 	SP_TRACE("chunk", NULL) {
-		for (int i = 0; i < CHUNK; i++)
+		for (int i = 0; i < chunk_len; i++)
 			SP_CUMULATIVE("c") {
 				sink = base + i;
 			}
 	}
+}
+
+__attribute__((noinline, no_instrument_function)) static void manual_traces(int base)
+{
+	for (int i = 0; i < chunk_len; i++)
+		SP_TRACE("t", NULL) {
+			SP_SPAN("s") {
+				sink = base + i;
+			}
+		}
 }
 
 __attribute__((no_instrument_function)) static double now_ns(void)
@@ -63,14 +75,21 @@ __attribute__((no_instrument_function)) static double now_ns(void)
 
 __attribute__((no_instrument_function)) int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: bench calls|span|cumul N\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: bench calls|span|cumul|trace N [K]\n");
 		return 2;
 	}
-	long n = strtol(argv[2], NULL, 10) / CHUNK;
+	if (argc == 4)
+		chunk_len = (int)strtol(argv[3], NULL, 10);
+	if (chunk_len <= 0) {
+		fprintf(stderr, "bench: bad arguments\n");
+		return 2;
+	}
+	long n = strtol(argv[2], NULL, 10) / chunk_len;
 	void (*fn)(int) = !strcmp(argv[1], "calls") ? chunk
 			  : !strcmp(argv[1], "span") ? manual_spans
 			  : !strcmp(argv[1], "cumul") ? manual_cumul
+			  : !strcmp(argv[1], "trace") ? manual_traces
 						      : NULL;
 	if (!fn || n <= 0) {
 		fprintf(stderr, "bench: bad arguments\n");
@@ -82,6 +101,6 @@ __attribute__((no_instrument_function)) int main(int argc, char **argv)
 	for (long r = 0; r < n; r++)
 		fn((int)r);
 	double t1 = now_ns();
-	printf("ns_per_op %.3f\n", (t1 - t0) / ((double)n * CHUNK));
+	printf("ns_per_op %.3f\n", (t1 - t0) / ((double)n * chunk_len));
 	return 0;
 }

@@ -74,7 +74,8 @@ def datagrid_list_has_24_commands():
     eq(len(traces), 24, "traces")
     eq([t["seq"] for t in traces], list(range(1, 25)), "seqs")
     for t in traces:
-        eq(list(t), ["seq", "name", "id", "data", "start_ns", "duration_ns", "thread", "dropped_spans"], "keys")
+        eq(list(t), ["seq", "name", "id", "data", "start_ns", "duration_ns", "thread", "dropped_spans", "cpu_ns",
+                     "voluntary_switches", "involuntary_switches"], "keys")
         eq(t["name"], "navigate_cell")
         eq(t["data"]["grid_rows"], 20000)
         assert t["id"].startswith(f"cmd-{t['seq']}/"), t["id"]
@@ -87,7 +88,8 @@ def datagrid_list_has_24_commands():
 def datagrid_show_has_the_phases_and_render_row():
     f = os.path.join(TMP, "dg.out")
     t = sp_json("show", "-f", f, "slowest")
-    eq(list(t), ["seq", "name", "id", "data", "start_ns", "duration_ns", "thread", "dropped_spans", "root"], "keys")
+    eq(list(t), ["seq", "name", "id", "data", "start_ns", "duration_ns", "thread", "dropped_spans", "cpu_ns",
+                 "voluntary_switches", "involuntary_switches", "root"], "keys")
     root = t["root"]
     eq([c["name"] for c in root["children"]], PHASES, "phases")
     oob = root["children"][4]

@@ -27,7 +27,7 @@ fail() { # message, log file to show
 	echo "not ok $n - $1"
 	[ -n "${2:-}" ] && [ -f "$2" ] && tail -30 "$2" | sed 's/^/# /'
 }
-echo "1..9"
+echo "1..11"
 
 # 1. Build and install.
 if meson setup "$tmp/sp" "$src" --prefix="$prefix" -Dtests=disabled -Dsamples=disabled \
@@ -79,7 +79,7 @@ fi
 # 4. pkg-config gives the include and library directories, no rpath.
 libs=$(echo $(pkg-config --libs spanprof))
 cflags=$(echo $(pkg-config --cflags spanprof)) # libunwind's Requires.private adds its own -I
-if [ "$libs" = "-L$libdir -lspanprof" ] && [ "${cflags#-I$prefix/include}" != "$cflags" ]; then
+if [ "$libs" = "-L$libdir -lspanprof_hooks -lspanprof" ] && [ "${cflags#-I$prefix/include}" != "$cflags" ]; then
 	ok "pkg-config: $cflags $libs"
 else
 	fail "pkg-config --cflags --libs spanprof: '$cflags' '$libs'"
@@ -102,13 +102,40 @@ run_outside() {
 		{ echo "# $1: traces '$names', outside_leaf calls '$leaves'"; return 1; }
 }
 no_rpath() { ! readelf -d "$1" | grep -qE 'RPATH|RUNPATH'; }
+# own_hooks PROGRAM: the hooks are defined in the program (the stub of
+# libspanprof_hooks.a: a disabled hook is a direct call, runtime/hooks.c).
+own_hooks() { nm "$1" | grep -q ' T __cyg_profile_func_enter$' && nm "$1" | grep -q ' T __cyg_profile_func_exit$'; }
 
 # 5. Installed + pkg-config, by hand.
 if cc -g -finstrument-functions "$src/tests/packaging/outside/app.c" $cflags $libs -o "$tmp/by_pc" \
-	>"$tmp/cc.log" 2>&1 && no_rpath "$tmp/by_pc" && run_outside pc "$tmp/by_pc" "$libdir" "$spanprof"; then
-	ok "installed + pkg-config: builds without rpath, runs, its dump reads"
+	>"$tmp/cc.log" 2>&1 && no_rpath "$tmp/by_pc" && own_hooks "$tmp/by_pc" &&
+	run_outside pc "$tmp/by_pc" "$libdir" "$spanprof"; then
+	ok "installed + pkg-config: builds without rpath, hooks in the program, runs, its dump reads"
 else
 	fail "installed + pkg-config" "$tmp/cc.log"
+fi
+
+# 10. Linked the old way, -lspanprof only: the library's own hooks.
+if cc -g -finstrument-functions "$src/tests/packaging/outside/app.c" $cflags -L"$libdir" -lspanprof -o "$tmp/old" \
+	>"$tmp/old.log" 2>&1 && ! own_hooks "$tmp/old" && run_outside old "$tmp/old" "$libdir" "$spanprof"; then
+	ok10="ok 10 - linked with -lspanprof only: the library's hooks, runs, its dump reads"
+else
+	ok10="not ok 10 - linked with -lspanprof only"
+	failed=1
+	tail -30 "$tmp/old.log" | sed 's/^/# /'
+fi
+
+# 11. The static runtime as pkg-config --static lists it: the stub and
+# libspanprof.a's weak hooks link together, the stub's win.
+slibs=$(pkg-config --static --libs spanprof | sed 's/-lspanprof_hooks -lspanprof/-Wl,-Bstatic -lspanprof_hooks -lspanprof -Wl,-Bdynamic/')
+if cc -g -finstrument-functions "$src/tests/packaging/outside/app.c" $cflags $slibs -o "$tmp/static" \
+	>"$tmp/static.log" 2>&1 && own_hooks "$tmp/static" && ! ldd "$tmp/static" | grep -q libspanprof &&
+	run_outside static "$tmp/static" "" "$spanprof"; then
+	ok11="ok 11 - pkg-config --static with libspanprof.a: stub and static runtime link, run, the dump reads"
+else
+	ok11="not ok 11 - pkg-config --static with libspanprof.a ($slibs)"
+	failed=1
+	tail -30 "$tmp/static.log" | sed 's/^/# /'
 fi
 
 # 6. Installed + dependency('spanprof') from Meson (no subprojects dir,
@@ -135,12 +162,12 @@ else
 	fail "subproject with fallback" "$tmp/sub.log"
 fi
 
-# 8. ... and only its own targets: of spanprof, the runtime, the CLI, its
-# man pages and completion, and internal static libraries; no sample,
-# test or benchmark.
+# 8. ... and only its own targets: of spanprof, the runtime, the CLI (and
+# the C file of its embedded web page), its man pages and completion, and
+# internal static libraries; no sample, test or benchmark.
 targets=$(ninja -C "$sub" -t targets all 2>/dev/null | cut -d: -f1 | grep '^subprojects/spanprof/' |
 	grep -v '\.p/' | sed 's|^subprojects/spanprof/||')
-extra=$(echo "$targets" | grep -vE '^(runtime/libspanprof\.so[.0-9]*|tools/spanprof|docs/.*|.*\.a)$' | tr '\n' ' ')
+extra=$(echo "$targets" | grep -vE '^(runtime/libspanprof\.so[.0-9]*|tools/spanprof|tools/html_assets\.c|docs/.*|.*\.a)$' | tr '\n' ' ')
 if echo "$targets" | grep -q '^runtime/libspanprof\.so' && echo "$targets" | grep -q '^tools/spanprof$' &&
 	[ -z "$extra" ] && [ ! -d "$sub/subprojects/spanprof/samples" ] && [ ! -d "$sub/subprojects/spanprof/tests" ]; then
 	ok "subproject: only spanprof's library, CLI and docs are built, no samples or tests"
@@ -163,4 +190,7 @@ if [ "$werror" = "outside False 1 spanprof True True" ]; then
 else
 	fail "subproject -Werror: $werror"
 fi
+n=$((n + 2))
+echo "$ok10"
+echo "$ok11"
 exit $failed

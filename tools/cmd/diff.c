@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "msg.h"
@@ -36,33 +37,60 @@ struct row {
 	const sp_node *node; /* to print the path */
 };
 
-static int open_side(const char *spec, const char *file, struct rd_dump *shared, bool *shared_open,
+/* PID:SEQ (a trace of the -f dumps), not FILE:SEQ: digits, and no file of
+ * that name. */
+static bool pid_ref(const char *spec, const char *colon)
+{
+	if (colon == spec || strspn(spec, "0123456789") != (size_t)(colon - spec))
+		return false;
+	char *path = strndup(spec, (size_t)(colon - spec));
+	bool file = path && access(path, F_OK) == 0;
+	free(path);
+	return !file;
+}
+
+static int open_side(const char *spec, const struct cmd_source *src, struct cmd_set *shared, bool *shared_open,
 		     struct side *s)
 {
 	const char *colon = strrchr(spec, ':');
-	struct rd_dump *d = shared;
+	struct rd_dump *d = NULL;
+	size_t index = 0;
 	s->own = false;
-	if (colon) {
+	if (colon && !pid_ref(spec, colon)) {
 		char *path = strndup(spec, (size_t)(colon - spec));
-		int r = path ? cmd_open(path, 0, &s->d) : 1;
+		if (!path) {
+			msg_errorf("out of memory");
+			return 1;
+		}
+		int r = cmd_open(path, 0, &s->d);
 		free(path);
 		if (r)
 			return 1;
 		d = &s->d;
 		s->own = true;
 		spec = colon + 1;
-	} else if (!*shared_open) {
-		if (cmd_open(file, 0, shared))
-			return 1;
-		*shared_open = true;
+		long i = cmd_pick("diff", d, spec);
+		if (i < 0)
+			return i == -2 ? 2 : 1;
+		index = (size_t)i;
+	} else {
+		if (!*shared_open) {
+			if (cmd_open_set(src, shared))
+				return 1;
+			*shared_open = true;
+		}
+		struct cmd_ref r;
+		int i = cmd_pick_set("diff", shared, spec, &r);
+		if (i < 0)
+			return i == -2 ? 2 : 1;
+		d = r.d;
+		index = r.index;
 	}
-	long i = cmd_pick("diff", d, spec);
-	if (i < 0)
-		return i == -2 ? 2 : 1;
-	if (cmd_tree(d, (size_t)i, &s->t))
+	if (cmd_tree(d, index, &s->t))
 		return 1;
 	s->hash = malloc(s->t.dec.nnodes * sizeof *s->hash);
 	if (!s->hash) {
+		rd_tree_free(&s->t); /* the caller frees the sides that opened */
 		msg_errorf("out of memory");
 		return 1;
 	}
@@ -151,7 +179,7 @@ static void row_text(const struct row *r, double change)
 
 int cmd_diff(int argc, char **argv)
 {
-	const char *file = CLI_DEFAULT_DUMP;
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
 	bool json = false;
 	double min_ms = 0;
 	unsigned long long limit = ~0ull;
@@ -161,7 +189,10 @@ int cmd_diff(int argc, char **argv)
 		switch (o) {
 		case CLI_HELP: return 0;
 		case CLI_ERROR: return 2;
-		case O_FILE: file = p.arg; break;
+		case O_FILE:
+			if (cmd_source_opt("diff", &src, o, p.arg) < 0)
+				return 2;
+			break;
 		case O_JSON: json = true; break;
 		case O_MIN:
 			if (cli_double(&p, "--min-ms", p.arg, &min_ms))
@@ -174,8 +205,8 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	if (argc - p.ind != 2)
-		return msg_usagef("diff", "give two traces: SEQ_A SEQ_B (or FILE:SEQ)");
-	struct rd_dump shared;
+		return msg_usagef("diff", "give two traces: SEQ_A SEQ_B (or FILE:SEQ, PID:SEQ)");
+	struct cmd_set shared;
 	bool shared_open = false;
 	struct side s[2];
 	memset(s, 0, sizeof s);
@@ -184,15 +215,17 @@ int cmd_diff(int argc, char **argv)
 	struct row *rows = NULL;
 	size_t n = 0;
 	for (; opened < 2; opened++) {
-		int r = open_side(argv[p.ind + opened], file, &shared, &shared_open, &s[opened]);
+		int r = open_side(argv[p.ind + opened], &src, &shared, &shared_open, &s[opened]);
 		if (r) {
 			rc = r;
 			goto out;
 		}
 	}
 	rows = calloc((size_t)s[0].t.dec.nnodes + s[1].t.dec.nnodes, sizeof *rows);
-	if (!rows || match(s, &map, rows, &n))
+	if (!rows || match(s, &map, rows, &n)) {
+		msg_errorf("out of memory");
 		goto out;
+	}
 	qsort(rows + 1, n ? n - 1 : 0, sizeof *rows, by_change); /* the root stays first */
 	fmt_big_stdout();
 	struct json j;
@@ -235,6 +268,6 @@ out:
 		if (s[i].own)
 			cmd_close(&s[i].d);
 	if (shared_open)
-		cmd_close(&shared);
+		cmd_close_set(&shared);
 	return rc;
 }

@@ -28,26 +28,45 @@ const struct cli_opt export_opts[] = {
 	{ 0 },
 };
 
-static int all_json(FILE *out, struct rd_dump *d, size_t *which, size_t n)
+static void process_json(struct json *j, const struct rd_dump *d)
+{
+	json_str(j, "program", d->program);
+	json_str(j, "command_line", d->cmdline);
+	json_u64(j, "pid", d->pid);
+	json_f64(j, "overhead_per_span_ns", d->overhead_per_span_ns);
+}
+
+/* One dump: its process's fields, then "traces". Several: "processes"
+ * (those fields, one object each), then every trace in "traces", each
+ * with its "pid". */
+static int all_json(FILE *out, const struct export_part *parts, size_t nparts)
 {
 	struct json j;
 	json_init(&j, out);
 	json_object(&j, NULL);
-	json_str(&j, "program", d->program);
-	json_str(&j, "command_line", d->cmdline);
-	json_u64(&j, "pid", d->pid);
-	json_f64(&j, "overhead_per_span_ns", d->overhead_per_span_ns);
+	if (nparts == 1) {
+		process_json(&j, parts[0].d);
+	} else {
+		json_array(&j, "processes");
+		for (size_t p = 0; p < nparts; p++) {
+			json_object(&j, NULL);
+			process_json(&j, parts[p].d);
+			json_end(&j);
+		}
+		json_end(&j);
+	}
 	json_array(&j, "traces");
 	int rc = 0;
-	for (size_t k = 0; k < n; k++) {
-		struct rd_tree t;
-		if (cmd_tree(d, which[k], &t)) {
-			rc = 1;
-			break;
+	for (size_t p = 0; p < nparts && !rc; p++)
+		for (size_t k = 0; k < parts[p].n; k++) {
+			struct rd_tree t;
+			if (cmd_tree(parts[p].d, parts[p].which[k], &t)) {
+				rc = 1;
+				break;
+			}
+			model_json_trace(&j, parts[p].d, &t, t.root, nparts > 1);
+			rd_tree_free(&t);
 		}
-		model_json_trace(&j, d, &t, t.root);
-		rd_tree_free(&t);
-	}
 	json_end(&j);
 	json_end(&j);
 	json_newline(&j);
@@ -75,52 +94,70 @@ int cmd_export(int argc, char **argv)
 	}
 	static const struct {
 		const char *name;
-		int (*fn)(FILE *, struct rd_dump *, size_t *, size_t);
+		int (*fn)(FILE *, const struct export_part *, size_t);
 	} formats[] = {
 		{ "chrome", export_chrome },	   { "perfetto", export_perfetto }, { "otlp", export_otlp },
 		{ "speedscope", export_speedscope }, { "folded", export_folded },   { "json", all_json },
 	};
-	int (*fn)(FILE *, struct rd_dump *, size_t *, size_t) = NULL;
+	int (*fn)(FILE *, const struct export_part *, size_t) = NULL;
 	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
 		if (!strcmp(format, formats[i].name))
 			fn = formats[i].fn;
 	if (!fn)
 		return msg_usagef("export", "--format takes chrome, perfetto, otlp, speedscope, folded or json, not '%s'",
 				  format);
-	struct rd_dump d;
-	if (cmd_open(src.file, src.pid, &d))
+	struct cmd_set set;
+	if (cmd_open_set(&src, &set))
 		return 1;
-	size_t *which = calloc(d.ntraces + (size_t)argc, sizeof *which), n = 0;
+	size_t total = 0;
+	for (size_t i = 0; i < set.n; i++)
+		total += set.d[i].ntraces;
+	struct cmd_ref *refs = calloc(total + (size_t)argc, sizeof *refs);
+	size_t *which = calloc(total + (size_t)argc, sizeof *which), n = 0;
+	struct export_part *parts = calloc(set.n, sizeof *parts);
 	int rc = 1;
-	if (!which) {
+	if (!refs || !which || !parts) {
 		msg_errorf("out of memory");
-		goto out_close;
+		goto out_free;
 	}
-	if (p.ind == argc) {
-		for (size_t i = 0; i < d.ntraces; i++)
-			which[n++] = i;
-	}
+	for (size_t i = 0; p.ind == argc && i < set.n; i++)
+		for (size_t k = 0; k < set.d[i].ntraces; k++)
+			refs[n++] = (struct cmd_ref){ &set.d[i], k };
 	for (int a = p.ind; a < argc; a++) {
-		long i = cmd_pick("export", &d, argv[a]);
-		if (i < 0) {
-			rc = i == -2 ? 2 : 1;
+		int r = cmd_pick_set("export", &set, argv[a], &refs[n]);
+		if (r < 0) {
+			rc = r == -2 ? 2 : 1;
 			goto out_free;
 		}
-		which[n++] = (size_t)i;
+		n++;
+	}
+	/* One part per dump with traces, in the order of the dumps; each
+	 * part's traces in the order given. */
+	size_t nparts = 0, used = 0;
+	for (size_t i = 0; i < set.n; i++) {
+		struct export_part *pt = &parts[nparts];
+		*pt = (struct export_part){ &set.d[i], which + used, 0 };
+		for (size_t k = 0; k < n; k++)
+			if (refs[k].d == &set.d[i])
+				pt->which[pt->n++] = refs[k].index;
+		used += pt->n;
+		if (pt->n || (set.n == 1))
+			nparts++;
 	}
 	FILE *out = stdout;
 	if (outpath && !(out = cmd_create(outpath)))
 		goto out_free;
 	if (out == stdout)
 		fmt_big_stdout();
-	rc = fn(out, &d, which, n);
+	rc = fn(out, parts, nparts);
 	if (out != stdout && (fclose(out) != 0) && !rc) {
 		msg_errorf("cannot write %s: %s", outpath, strerror(errno));
 		rc = 1;
 	}
 out_free:
+	free(parts);
 	free(which);
-out_close:
-	cmd_close(&d);
+	free(refs);
+	cmd_close_set(&set);
 	return rc;
 }

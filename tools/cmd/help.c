@@ -21,12 +21,24 @@ const struct cli_env cli_env_vars[] = {
 	{ "SPANPROF_ARGS", "", "globs: spans with their arguments read automatically (needs -g)" },
 	{ "SPANPROF_SIGNAL", "", "SIGUSR1, SIGUSR2 or SIGRTMIN+N: accept 'spanprof ctl' commands" },
 	{ "SPANPROF_DEBUG", "0", "1 prints the settings in effect at start" },
+	{ "SPANPROF_CPU", "1", "each trace records its CPU time and context switches (off-CPU time); 0: off" },
+	{ "SPANPROF_STR_MAX", "256", "bytes kept of trace ids, string data and string arguments (16..512)" },
+	{ "SPANPROF_SPAN_CPU", "0", "1: SP_SPAN/SP_SCOPE spans get cpu_ns and switch counts as data" },
 	{ 0 },
 };
 const char cli_env_intro[] = "Environment of the profiled program (read once, at start; a bad value gets one\n"
 			     "'spanprof:' line on stderr and the default):";
 const char cli_env_notes[] = "Globs are comma-separated: 'grid_*,render_row'; file:grid.c selects the functions\n"
-			     "defined in grid.c. Functions must be compiled with -finstrument-functions.";
+			     "defined in grid.c. Functions must be compiled with -finstrument-functions.\n"
+			     "C++ names are demangled and qualified; a glob matches the whole name, or its end\n"
+			     "after a '::' (never inside template arguments or parameter lists):\n"
+			     "  Grid::*        every method of every class Grid, in any namespace\n"
+			     "  app::Grid::*   only app::Grid's methods\n"
+			     "  *::score       every function or method named score\n"
+			     "  std::*         everything of the standard library (with SPANPROF_EXCLUDE)\n"
+			     "SPANPROF_ARGS shows every parameter: its value, or <optimized out> (no location\n"
+			     "there at -O2), <inlined> (an inlined call without inline information for it),\n"
+			     "<?> or <unreadable>; enums by name (A|B for flags).";
 
 static void env_table(void)
 {

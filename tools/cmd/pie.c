@@ -97,11 +97,12 @@ int cmd_pie(int argc, char **argv)
 	}
 	if (cmd_color_ok("pie", color))
 		return 2;
-	struct rd_dump d;
+	struct cmd_set set;
+	struct rd_dump *d;
 	struct rd_tree t;
 	const sp_node *node;
 	struct pie pie = { 0 };
-	int rc = cmd_one_trace("pie", src.file, src.pid, argc, argv, p.ind, zoom, &d, &t, &node);
+	int rc = cmd_one_trace("pie", &src, argc, argv, p.ind, zoom, &set, &d, &t, &node);
 	if (rc)
 		return rc;
 	rc = 1;
@@ -159,6 +160,6 @@ out_pie:
 	pie_free(&pie);
 out_tree:
 	rd_tree_free(&t);
-	cmd_close(&d);
+	cmd_close_set(&set);
 	return rc;
 }

@@ -416,15 +416,14 @@ int cmd_push(int argc, char **argv)
 			cmd_close(&d);
 		}
 	} else {
-		rc = 0;
-		for (size_t i = 0; i < nfiles && !rc; i++) {
-			struct rd_dump d;
-			rc = cmd_open(files[i], 0, &d);
-			if (!rc) {
-				rc = push_dump(&P, &d);
-				cmd_close(&d);
-			}
-		}
+		/* Globs the shell left (-f 'spanprof.out.*') expand here. */
+		struct cmd_source src = { files[nfiles - 1], files, nfiles, 0 };
+		struct cmd_set set;
+		rc = cmd_open_set(&src, &set);
+		for (size_t i = 0; i < set.n && !rc; i++)
+			rc = push_dump(&P, &set.d[i]);
+		if (set.d)
+			cmd_close_set(&set);
 	}
 	if (!rc)
 		printf("sent %zu spans in %zu requests to %s\n", P.sent_spans, P.requests, P.url);

@@ -3,7 +3,13 @@
  * distribution (avg, p50, p95, p99, max): "which phase is slow across
  * commands". Percentiles are exact over spans; a cumulative node brings
  * its iterations in at their average (its count as the weight), since only
- * count/total/min/max of them are recorded. */
+ * count/total/min/max of them are recorded.
+ *
+ * Totals are honest under recursion: a key's total, average, percentiles
+ * and max count only its outermost activations in each trace (a call not
+ * nested in another call of the same key). The nested ones add to its
+ * count and self time but not to its total, or `deep` recursing 7 levels
+ * would show 7x its caller's time. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +20,7 @@
 #include "render/fmt.h"
 #include "render/json.h"
 
-enum { O_BY = 'b', O_SORT = 's', O_LIMIT = 'l', O_JSON = 'j' };
+enum { O_BY = 'b', O_SORT = 's', O_LIMIT = 'l', O_JSON = 'j', O_WIDE = 'W', O_WIDTH = 'X' };
 
 const struct cli_opt top_opts[] = {
 	CMD_OPT_FILE,
@@ -23,6 +29,8 @@ const struct cli_opt top_opts[] = {
 	{ 's', "sort", "KEY", "total, self, count, avg, p95 or max (default: total)", O_SORT },
 	{ 0, "limit", "N", "at most N lines (default: all)", O_LIMIT },
 	{ 0, "json", NULL, "print the table as JSON", O_JSON },
+	CMD_OPT_WIDE,
+	CMD_OPT_WIDTH,
 	{ 0 },
 };
 
@@ -33,6 +41,7 @@ struct sample {
 struct agg {
 	char *key;
 	uint64_t count, total, self, max;
+	uint64_t outer; /* outermost activations: what total, avg and the percentiles cover */
 	struct sample *s;
 	size_t ns, cap;
 	uint64_t p50, p95, p99;
@@ -93,6 +102,11 @@ static void percentiles(struct agg *a)
 
 static const char *sort_key;
 
+static uint64_t avg(const struct agg *a)
+{
+	return a->outer ? a->total / a->outer : 0;
+}
+
 static uint64_t metric(const struct agg *a)
 {
 	if (!strcmp(sort_key, "self"))
@@ -100,7 +114,7 @@ static uint64_t metric(const struct agg *a)
 	if (!strcmp(sort_key, "count"))
 		return a->count;
 	if (!strcmp(sort_key, "avg"))
-		return a->count ? a->total / a->count : 0;
+		return avg(a);
 	if (!strcmp(sort_key, "p95"))
 		return a->p95;
 	if (!strcmp(sort_key, "max"))
@@ -142,52 +156,119 @@ static bool node_key(const struct table *tb, const sp_node *nd, char *key, size_
 	return true;
 }
 
-/* Collect, one node: into its key's aggregate. -1 on no memory. */
-static int collect_node(struct table *tb, const sp_node *nd)
+/* The aggregate of a node's key, made when new: its index, -1 when the
+ * node has no key (--by function, no function), -2 on no memory. */
+static long agg_of(struct table *tb, const sp_node *nd)
 {
 	char key[600];
 	if (!node_key(tb, nd, key, sizeof key))
-		return 0;
-	if (grow(&tb->aggs, &tb->cap, tb->n, sizeof *tb->aggs, 64))
 		return -1;
+	if (grow(&tb->aggs, &tb->cap, tb->n, sizeof *tb->aggs, 64))
+		return -2;
 	long k = hashmap_get_or_put(&tb->map, hashmap_hash(0, key), (uint32_t)tb->n);
 	if (k < 0)
-		return -1;
+		return -2;
 	if ((size_t)k == tb->n) {
 		tb->aggs[tb->n] = (struct agg){ .key = strdup(key) };
 		if (!tb->aggs[tb->n].key)
-			return -1;
+			return -2;
 		tb->n++;
 	}
+	return k;
+}
+
+/* Collect, one node into aggregate k; `outermost` when no ancestor has
+ * its key. -1 on no memory. */
+static int collect_node(struct table *tb, long k, const sp_node *nd, bool outermost)
+{
 	struct agg *a = &tb->aggs[k];
 	bool cumul = nd->kind == SP_NODE_CUMULATIVE;
 	a->count += cumul ? nd->count : 1;
-	a->total += nd->duration_ns;
 	a->self += nd->self_ns;
+	if (!outermost)
+		return 0;
+	a->outer += cumul ? nd->count : 1;
+	a->total += nd->duration_ns;
 	uint64_t mx = cumul ? nd->max_ns : nd->duration_ns;
 	a->max = mx > a->max ? mx : a->max;
 	return add(a, cumul ? nd->avg_ns : nd->duration_ns, cumul ? nd->count : 1);
 }
 
+/* Collect, one trace. Nodes come in pre-order, so the path from the root
+ * is a stack, and open[k] counts the nodes of key k on it: a node is
+ * outermost when open[its key] is 0. -1 on no memory. */
+static int collect_trace(struct table *tb, const struct rd_tree *t, uint32_t **open, size_t *nopen)
+{
+	uint32_t n = t->dec.nnodes;
+	long *keys = malloc((n ? n : 1) * sizeof *keys);
+	const sp_node **path = malloc((n ? n : 1) * sizeof *path);
+	size_t depth = 0;
+	int rc = -1;
+	if (!keys || !path)
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		const sp_node *nd = &t->dec.nodes[i];
+		while (depth && path[depth - 1] != nd->parent) {
+			long pk = keys[path[--depth]->index];
+			if (pk >= 0)
+				(*open)[pk]--;
+		}
+		long k = agg_of(tb, nd);
+		if (k == -2)
+			goto out;
+		keys[i] = k;
+		if (k >= 0) {
+			if ((size_t)k >= *nopen) {
+				size_t c = *nopen ? *nopen : 64;
+				while (c <= (size_t)k)
+					c *= 2;
+				uint32_t *no = realloc(*open, c * sizeof *no);
+				if (!no)
+					goto out;
+				memset(no + *nopen, 0, (c - *nopen) * sizeof *no);
+				*open = no;
+				*nopen = c;
+			}
+			if (collect_node(tb, k, nd, (*open)[k] == 0))
+				goto out;
+			(*open)[k]++;
+		}
+		path[depth++] = nd;
+	}
+	while (depth) {
+		long pk = keys[path[--depth]->index];
+		if (pk >= 0)
+			(*open)[pk]--;
+	}
+	rc = 0;
+out:
+	free(keys);
+	free(path);
+	return rc;
+}
+
 /* Collect: every node of every trace. 0, or 1 after saying why. */
 static int collect(struct table *tb, struct rd_dump *d)
 {
-	tb->ntraces = d->ntraces;
-	for (size_t ti = 0; ti < d->ntraces; ti++) {
+	tb->ntraces += d->ntraces;
+	uint32_t *open = NULL;
+	size_t nopen = 0;
+	int rc = 0;
+	for (size_t ti = 0; ti < d->ntraces && !rc; ti++) {
 		struct rd_tree t;
-		if (cmd_tree(d, ti, &t))
-			return 1;
+		if (cmd_tree(d, ti, &t)) {
+			rc = 1;
+			break;
+		}
 		msg_progress("top: trace %zu of %zu", ti + 1, d->ntraces);
-		for (uint32_t i = 0; i < t.dec.nnodes; i++) {
-			if (collect_node(tb, &t.dec.nodes[i])) {
-				rd_tree_free(&t);
-				msg_errorf("out of memory");
-				return 1;
-			}
+		if (collect_trace(tb, &t, &open, &nopen)) {
+			msg_errorf("out of memory");
+			rc = 1;
 		}
 		rd_tree_free(&t);
 	}
-	return 0;
+	free(open);
+	return rc;
 }
 
 /* Rank: percentiles, then the order of --sort. */
@@ -210,7 +291,8 @@ static void print_json(const struct table *tb, size_t shown)
 		json_u64(&j, "count", a->count);
 		json_u64(&j, "total_ns", a->total);
 		json_u64(&j, "self_ns", a->self);
-		json_u64(&j, "avg_ns", a->count ? a->total / a->count : 0);
+		json_u64(&j, "outermost", a->outer);
+		json_u64(&j, "avg_ns", avg(a));
 		json_u64(&j, "p50_ns", a->p50);
 		json_u64(&j, "p95_ns", a->p95);
 		json_u64(&j, "p99_ns", a->p99);
@@ -223,8 +305,12 @@ static void print_json(const struct table *tb, size_t shown)
 	json_free(&j);
 }
 
-static void print_text(const struct table *tb, size_t shown)
+static void print_text(const struct table *tb, size_t shown, unsigned width)
 {
+	/* the name comes last, after 98 columns of numbers: long (C++)
+	 * names are shortened to what the width leaves, 32 at least */
+	unsigned left = width ? (width > 98 + 32 ? width - 98 : 32) : 0;
+	char nbuf[4096];
 	printf("%10s  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", "count", "total ms", "self ms", "avg ms",
 	       "p50 ms", "p95 ms", "p99 ms", "max ms", tb->fn ? "function" : "name");
 	printf("----------  -----------  -----------  ----------  ----------  ----------  ----------  ----------  "
@@ -234,8 +320,9 @@ static void print_text(const struct table *tb, size_t shown)
 		char b[8][32];
 		printf("%10llu  %11s  %11s  %10s  %10s  %10s  %10s  %10s  %s\n", (unsigned long long)a->count,
 		       fmt_ms(b[0], 32, a->total), fmt_ms(b[1], 32, a->self),
-		       fmt_ms(b[2], 32, a->count ? a->total / a->count : 0), fmt_ms(b[3], 32, a->p50),
-		       fmt_ms(b[4], 32, a->p95), fmt_ms(b[5], 32, a->p99), fmt_ms(b[6], 32, a->max), a->key);
+		       fmt_ms(b[2], 32, avg(a)), fmt_ms(b[3], 32, a->p50),
+		       fmt_ms(b[4], 32, a->p95), fmt_ms(b[5], 32, a->p99), fmt_ms(b[6], 32, a->max),
+		       fmt_shorten(a->key, left, nbuf, sizeof nbuf));
 	}
 	printf("\n%zu %s in %zu traces%s\n", tb->n, tb->fn ? "functions" : "names", tb->ntraces,
 	       shown < tb->n ? " (some not shown: --limit)" : "");
@@ -257,6 +344,7 @@ int cmd_top(int argc, char **argv)
 	const char *by = "name";
 	unsigned long long limit = ~0ull;
 	bool json = false;
+	unsigned long long width = ~0ull;
 	sort_key = "total";
 	struct cli_parser p;
 	cli_init(&p, "top", argc, argv);
@@ -266,6 +354,11 @@ int cmd_top(int argc, char **argv)
 		case CLI_ERROR: return 2;
 		case O_JSON: json = true; break;
 		case O_BY: by = p.arg; break;
+		case O_WIDE: width = 0; break;
+		case O_WIDTH:
+			if (cli_uint(&p, "--width", p.arg, 1u << 16, &width) || !width)
+				return 2;
+			break;
 		case O_SORT: sort_key = p.arg; break;
 		case O_LIMIT:
 			if (cli_uint(&p, "--limit", p.arg, 1ull << 40, &limit))
@@ -287,11 +380,13 @@ int cmd_top(int argc, char **argv)
 		return msg_usagef("top", "--sort takes total, self, count, avg, p95 or max");
 	if (p.ind < argc)
 		return msg_usagef("top", "unexpected argument '%s'", argv[p.ind]);
-	struct rd_dump d;
-	if (cmd_open(src.file, src.pid, &d))
+	struct cmd_set set;
+	if (cmd_open_set(&src, &set))
 		return 1;
 	struct table tb = { .fn = !strcmp(by, "function") };
-	int rc = collect(&tb, &d);
+	int rc = 0;
+	for (size_t i = 0; i < set.n && !rc; i++) /* many dumps: one table */
+		rc = collect(&tb, &set.d[i]);
 	if (!rc) {
 		rank(&tb);
 		size_t shown = tb.n < limit ? tb.n : (size_t)limit;
@@ -299,9 +394,9 @@ int cmd_top(int argc, char **argv)
 		if (json)
 			print_json(&tb, shown);
 		else
-			print_text(&tb, shown);
+			print_text(&tb, shown, fmt_width(width == ~0ull ? -1 : (long)width));
 	}
 	table_free(&tb);
-	cmd_close(&d);
+	cmd_close_set(&set);
 	return rc;
 }

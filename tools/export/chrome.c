@@ -29,6 +29,7 @@
 #include "common.h"
 #include "export/export.h"
 #include "msg.h"
+#include "read/hashmap.h"
 #include "render/json.h"
 
 /* Placed events keep 1 ns from their neighbours and their parent's ends:
@@ -151,6 +152,38 @@ static int layout_trace(const struct rd_tree *t, struct layout *L)
 	return 0;
 }
 
+/* What a viewer reads back from "%llu.%03u": the nearest double to ns /
+ * 1000, which is also what this division gives. */
+static double us(uint64_t ns)
+{
+	return (double)ns / 1000.0;
+}
+
+/* Viewers add ts and dur in floating point: two events that touch in
+ * nanoseconds (a child ending with its parent, the same tick converted)
+ * may overlap by a hair once added, and the child then ends "after" its
+ * parent. Shorten such an event by the nanoseconds it takes for its end
+ * to read at or before its parent's end and its next sibling's start.
+ * Pre-order: a parent's duration is final before its children's. `t0`:
+ * the trace's offset in the file, as written. */
+static void fit_floats(const struct rd_tree *t, struct layout *L, uint64_t t0)
+{
+	for (uint32_t i = 1; i < t->dec.nnodes; i++) {
+		const sp_node *nd = &t->dec.nodes[i];
+		double ts = us(t0 + L->ts[i]);
+		double lim = us(t0 + L->ts[nd->parent->index]) + us(L->dur[nd->parent->index]);
+		/* a sibling that starts where this one ends (cumulative nodes
+		 * are placed in gaps, so the next in time need not be the next
+		 * sibling) */
+		if (nd->next_sibling && L->ts[nd->next_sibling->index] >= L->ts[i] + L->dur[i]) {
+			double next = us(t0 + L->ts[nd->next_sibling->index]);
+			lim = next < lim ? next : lim;
+		}
+		while (L->dur[i] && ts + us(L->dur[i]) > lim)
+			L->dur[i]--;
+	}
+}
+
 static void layout_free(struct layout *L)
 {
 	free(L->ts);
@@ -233,15 +266,65 @@ static void json_us(struct json *j, const char *key, uint64_t ns)
 	json_raw(j, key, num);
 }
 
+/* Where functions are, each said once: a full path (and the line) in every
+ * event made 168-byte events on a big trace. The first event of a source
+ * file is preceded by a metadata event "spanprof_file" {"id": K, "path"},
+ * the first of a function by "spanprof_function" {"function", "file_id":
+ * K, "line"}; events carry only what differs between them. */
+struct where {
+	struct hashmap files, funcs;
+	uint32_t nfiles, nfuncs;
+};
+
+static void meta(struct json *j, const char *name, uint64_t pid, uint64_t tid)
+{
+	json_object(j, NULL);
+	json_str(j, "ph", "M");
+	json_str(j, "name", name);
+	json_u64(j, "pid", pid);
+	json_u64(j, "tid", tid);
+	json_object(j, "args");
+}
+
+/* -1 on no memory. */
+static int name_where(struct json *j, struct where *W, const sp_node *n, uint64_t pid, uint64_t tid)
+{
+	char key[32];
+	snprintf(key, sizeof key, "%u", n->line);
+	uint64_t h = hashmap_hash(hashmap_hash(hashmap_hash(0, n->function ? n->function : n->name), n->file), key);
+	long f = hashmap_get_or_put(&W->funcs, h, W->nfuncs);
+	if (f < 0)
+		return -1;
+	if ((uint32_t)f != W->nfuncs)
+		return 0;
+	W->nfuncs++;
+	long id = hashmap_get_or_put(&W->files, hashmap_hash(0, n->file), W->nfiles);
+	if (id < 0)
+		return -1;
+	if ((uint32_t)id == W->nfiles) {
+		W->nfiles++;
+		meta(j, "spanprof_file", pid, tid);
+		json_u64(j, "id", (uint64_t)id);
+		json_str(j, "path", n->file);
+		json_end(j);
+		json_end(j);
+	}
+	meta(j, "spanprof_function", pid, tid);
+	json_str(j, "function", n->function ? n->function : n->name);
+	json_u64(j, "file_id", (uint64_t)id);
+	json_u64(j, "line", n->line);
+	json_end(j);
+	json_end(j);
+	return 0;
+}
+
 static void event_args(struct json *j, const sp_node *n, bool clipped)
 {
+	if (!n->ndata && n->kind != SP_NODE_CUMULATIVE && !n->abandoned)
+		return; /* nothing: no "args" (most function spans) */
 	json_object(j, "args");
 	for (uint32_t i = 0; i < n->ndata; i++)
 		json_kv(j, &n->data[i]);
-	if (n->file) {
-		json_str(j, "file", n->file);
-		json_u64(j, "line", n->line);
-	}
 	if (n->kind == SP_NODE_CUMULATIVE) {
 		json_u64(j, "count", n->count);
 		json_f64(j, "total_us", n->total_ns / 1000.0);
@@ -275,70 +358,90 @@ static void thread_name(struct json *j, uint64_t pid, uint64_t track, uint64_t t
 	json_end(j);
 }
 
-int export_chrome(FILE *out, struct rd_dump *d, size_t *which, size_t n)
+/* Many dumps: one file, each process its own pid; times from the earliest
+ * trace of all. */
+int export_chrome(FILE *out, const struct export_part *parts, size_t nparts)
 {
 	uint64_t origin = UINT64_MAX;
-	for (size_t k = 0; k < n; k++) {
-		uint64_t w = rd_dump_wall_ns(d, d->traces[which[k]].t0);
-		origin = w < origin ? w : origin;
-	}
-	uint64_t *track = assign_tracks(d, which, n);
-	if (!track) {
-		msg_errorf("out of memory");
-		return 1;
-	}
+	for (size_t p = 0; p < nparts; p++)
+		for (size_t k = 0; k < parts[p].n; k++) {
+			struct rd_dump *d = parts[p].d;
+			uint64_t w = rd_dump_wall_ns(d, d->traces[parts[p].which[k]].t0);
+			origin = w < origin ? w : origin;
+		}
 	struct json j;
 	json_init(&j, out);
 	json_object(&j, NULL);
 	json_str(&j, "displayTimeUnit", "ms");
 	json_array(&j, "traceEvents");
-	for (size_t k = 0; k < n; k++) {
-		bool seen = false;
-		for (size_t m = 0; m < k && !seen; m++)
-			seen = track[m] == track[k];
-		if (!seen)
-			thread_name(&j, d->pid, track[k], d->traces[which[k]].tid);
-	}
+	struct where W = { 0 };
 	int rc = 0;
-	for (size_t k = 0; k < n && !rc; k++) {
-		struct rd_tree t;
-		if (cmd_tree(d, which[k], &t)) {
+	for (size_t p = 0; p < nparts && !rc; p++) {
+		struct rd_dump *d = parts[p].d;
+		const size_t *which = parts[p].which;
+		size_t n = parts[p].n;
+		uint64_t *track = assign_tracks(d, which, n);
+		if (!track) {
+			msg_errorf("out of memory");
 			rc = 1;
 			break;
 		}
-		struct layout L = { 0 };
-		if (layout_trace(&t, &L)) {
-			msg_errorf("out of memory");
-			rc = 1;
+		for (size_t k = 0; k < n; k++) {
+			bool seen = false;
+			for (size_t m = 0; m < k && !seen; m++)
+				seen = track[m] == track[k];
+			if (!seen)
+				thread_name(&j, d->pid, track[k], d->traces[which[k]].tid);
 		}
-		uint64_t t0 = rd_dump_wall_ns(d, t.tr->t0) - origin;
-		for (uint32_t i = 0; i < t.dec.nnodes && !rc; i++) {
-			const sp_node *nd = &t.dec.nodes[i];
-			json_object(&j, NULL);
-			json_str(&j, "ph", "X");
-			if (nd->kind == SP_NODE_CUMULATIVE) {
-				char name[300];
-				snprintf(name, sizeof name, "%s ×%llu", nd->name, (unsigned long long)nd->count);
-				json_str(&j, "name", name);
-				json_str(&j, "cat", "cumulative");
-			} else {
-				json_str(&j, "name", nd->name);
-				json_str(&j, "cat", nd->function ? "function" : "span");
+		for (size_t k = 0; k < n && !rc; k++) {
+			struct rd_tree t;
+			if (cmd_tree(d, which[k], &t)) {
+				rc = 1;
+				break;
 			}
-			json_u64(&j, "pid", d->pid);
-			json_u64(&j, "tid", track[k]);
-			json_us(&j, "ts", t0 + L.ts[i]);
-			json_us(&j, "dur", L.dur[i]);
-			event_args(&j, nd, L.clipped[i]);
-			json_end(&j);
+			struct layout L = { 0 };
+			if (layout_trace(&t, &L)) {
+				msg_errorf("out of memory");
+				rc = 1;
+			}
+			uint64_t t0 = rd_dump_wall_ns(d, t.tr->t0) - origin;
+			if (!rc)
+				fit_floats(&t, &L, t0);
+			for (uint32_t i = 0; i < t.dec.nnodes && !rc; i++) {
+				const sp_node *nd = &t.dec.nodes[i];
+				if (nd->file && name_where(&j, &W, nd, d->pid, track[k])) {
+					msg_errorf("out of memory");
+					rc = 1;
+					break;
+				}
+				json_object(&j, NULL);
+				json_str(&j, "ph", "X");
+				if (nd->kind == SP_NODE_CUMULATIVE) {
+					char name[300];
+					snprintf(name, sizeof name, "%s ×%llu", nd->name, (unsigned long long)nd->count);
+					json_str(&j, "name", name);
+					json_str(&j, "cat", "cumulative");
+				} else {
+					json_str(&j, "name", nd->name);
+					json_str(&j, "cat", nd->function ? "function" : "span");
+				}
+				json_u64(&j, "pid", d->pid);
+				json_u64(&j, "tid", track[k]);
+				json_us(&j, "ts", t0 + L.ts[i]);
+				json_us(&j, "dur", L.dur[i]);
+				event_args(&j, nd, L.clipped[i]);
+				json_end(&j);
+			}
+			layout_free(&L);
+			rd_tree_free(&t);
 		}
-		layout_free(&L);
-		rd_tree_free(&t);
+		free(track);
 	}
 	json_end(&j);
 	json_end(&j);
 	json_newline(&j);
 	json_free(&j);
-	free(track);
+	hashmap_free(&W.files);
+	hashmap_free(&W.funcs);
 	return rc;
 }

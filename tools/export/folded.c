@@ -9,7 +9,7 @@
 #include "msg.h"
 
 /* folded: one line per node with self time, rounded on the running sum. */
-int export_folded(FILE *out, struct rd_dump *d, size_t *which, size_t n)
+static int folded_dump(FILE *out, struct rd_dump *d, const size_t *which, size_t n)
 {
 	char *stack = NULL;
 	size_t cap = 0;
@@ -60,4 +60,14 @@ int export_folded(FILE *out, struct rd_dump *d, size_t *which, size_t n)
 	}
 	free(stack);
 	return 0;
+}
+
+/* Many dumps: their lines one after the other (flamegraph.pl adds up
+ * the same stacks). */
+int export_folded(FILE *out, const struct export_part *parts, size_t nparts)
+{
+	int rc = 0;
+	for (size_t i = 0; i < nparts && !rc; i++)
+		rc = folded_dump(out, parts[i].d, parts[i].which, parts[i].n);
+	return rc;
 }

@@ -94,19 +94,32 @@ static void attr_kv(struct json *j, const sp_kv *kv)
 	}
 }
 
+static void otlp_resource(struct json *j, const struct rd_dump *d, const char *host);
+
+/* The dump records no host name (yet): the host that exports is named,
+ * which is the recording one for -p and usually for files. */
+static void otlp_host(char *host, size_t size)
+{
+	if (gethostname(host, size) != 0)
+		host[0] = '\0';
+	host[size - 1] = '\0';
+}
+
 void otlp_open(struct json *j, const struct rd_dump *d)
+{
+	char host[256] = "";
+	otlp_host(host, sizeof host);
+	json_object(j, NULL);
+	json_array(j, "resourceSpans");
+	otlp_resource(j, d, host);
+}
+
+/* One resourceSpans item, open at its spans: a process. */
+static void otlp_resource(struct json *j, const struct rd_dump *d, const char *host)
 {
 	const char *prog = d->program ? d->program : "";
 	const char *base = strrchr(prog, '/');
 	base = base ? base + 1 : prog;
-	/* The dump records no host name (yet): the host that exports is
-	 * named, which is the recording one for -p and usually for files. */
-	char host[256] = "";
-	if (gethostname(host, sizeof host) != 0)
-		host[0] = '\0';
-	host[sizeof host - 1] = '\0';
-	json_object(j, NULL);
-	json_array(j, "resourceSpans");
 	json_object(j, NULL);
 	json_object(j, "resource");
 	json_array(j, "attributes");
@@ -128,6 +141,14 @@ void otlp_open(struct json *j, const struct rd_dump *d)
 	json_str(j, "version", SP_VERSION_STRING);
 	json_end(j);
 	json_array(j, "spans");
+}
+
+static void otlp_resource_end(struct json *j)
+{
+	json_end(j); /* spans */
+	json_end(j); /* the scopeSpans item */
+	json_end(j); /* scopeSpans */
+	json_end(j); /* the resourceSpans item */
 }
 
 void otlp_close(struct json *j)
@@ -263,15 +284,30 @@ int otlp_trace(struct json *j, struct rd_dump *d, size_t index, int (*after_span
 	return rc;
 }
 
-int export_otlp(FILE *out, struct rd_dump *d, size_t *which, size_t n)
+/* Many dumps: one request, a resourceSpans item per process. */
+int export_otlp(FILE *out, const struct export_part *parts, size_t nparts)
 {
 	struct json j;
 	json_init(&j, out);
-	otlp_open(&j, d);
 	size_t spans = 0;
 	int rc = 0;
-	for (size_t k = 0; k < n && !rc; k++)
-		rc = otlp_trace(&j, d, which[k], NULL, NULL, &spans);
+	for (size_t i = 0; i < nparts && !rc; i++) {
+		struct rd_dump *d = parts[i].d;
+		if (i == 0) {
+			otlp_open(&j, d);
+		} else {
+			char host[256];
+			otlp_host(host, sizeof host);
+			otlp_resource_end(&j);
+			otlp_resource(&j, d, host);
+		}
+		for (size_t k = 0; k < parts[i].n && !rc; k++)
+			rc = otlp_trace(&j, d, parts[i].which[k], NULL, NULL, &spans);
+	}
+	if (!nparts) {
+		static struct rd_dump none;
+		otlp_open(&j, &none);
+	}
 	otlp_close(&j);
 	if (j.oom && !rc) {
 		msg_errorf("out of memory");

@@ -113,22 +113,28 @@ static int flush_packet(struct perfetto *P)
 	return 0;
 }
 
-/* Track uuids: 1 the process, 2, 3, ... its thread and lane tracks in
- * the order they first appear (small varints; the same on every export). */
-#define PROCESS_UUID 1
+/* Track uuids: 1 the first process, 2, 3, ... its thread and lane tracks
+ * in the order they first appear, then the next process and its tracks
+ * (small varints; the same on every export; unique across the dumps of
+ * one export, which share a file). */
 
-/* Write the track descriptors and set track[k], the uuid of the track of
- * trace which[k]. */
-static int write_tracks(struct perfetto *P, const size_t *which, const unsigned *lane, size_t n, uint64_t *track)
+/* Write the track descriptors of P->d's process and set track[k], the
+ * uuid of the track of trace which[k]; *next is the next free uuid. The
+ * first process clears the sequence's incremental state, the others keep
+ * the names interned so far. */
+static int write_tracks(struct perfetto *P, const size_t *which, const unsigned *lane, size_t n, uint64_t *track,
+			uint64_t *next, bool first)
 {
 	struct rd_dump *d = P->d;
 	struct pb *b = &P->pb;
 	const char *prog = d->program ? d->program : "", *base = strrchr(prog, '/');
+	const uint64_t process_uuid = (*next)++;
 	pb_open(b, TRACE_PACKET);
 	pb_uint(b, PKT_SEQUENCE_ID, SEQUENCE_ID);
-	pb_uint(b, PKT_SEQUENCE_FLAGS, SEQ_INCREMENTAL_STATE_CLEARED);
+	if (first)
+		pb_uint(b, PKT_SEQUENCE_FLAGS, SEQ_INCREMENTAL_STATE_CLEARED);
 	pb_open(b, PKT_TRACK_DESCRIPTOR);
-	pb_uint(b, TD_UUID, PROCESS_UUID);
+	pb_uint(b, TD_UUID, process_uuid);
 	pb_open(b, TD_PROCESS);
 	pb_int(b, PD_PID, (int64_t)d->pid);
 	pb_str(b, PD_PROCESS_NAME, base ? base + 1 : prog);
@@ -137,7 +143,6 @@ static int write_tracks(struct perfetto *P, const size_t *which, const unsigned 
 	pb_close(b);
 	if (flush_packet(P))
 		return 1;
-	uint64_t next = PROCESS_UUID + 1;
 	for (size_t k = 0; k < n; k++) {
 		uint64_t tid = d->traces[which[k]].tid;
 		track[k] = 0;
@@ -146,13 +151,13 @@ static int write_tracks(struct perfetto *P, const size_t *which, const unsigned 
 				track[k] = track[m];
 		if (track[k])
 			continue;
-		track[k] = next++;
+		track[k] = (*next)++;
 		char name[64];
 		pb_open(b, TRACE_PACKET);
 		pb_uint(b, PKT_SEQUENCE_ID, SEQUENCE_ID);
 		pb_open(b, PKT_TRACK_DESCRIPTOR);
 		pb_uint(b, TD_UUID, track[k]);
-		pb_uint(b, TD_PARENT_UUID, PROCESS_UUID);
+		pb_uint(b, TD_PARENT_UUID, process_uuid);
 		if (!lane[k]) {
 			snprintf(name, sizeof name, "thread %llu", (unsigned long long)tid);
 			pb_open(b, TD_THREAD);
@@ -348,12 +353,10 @@ static int on_node(void *ctx, const struct place_ev *ev, bool open)
 	return flush_packet(P);
 }
 
-int export_perfetto(FILE *out, struct rd_dump *d, size_t *which, size_t n)
+/* Trace `which[0..n)` of P->d. */
+static int perfetto_dump(struct perfetto *P, const size_t *which, size_t n, uint64_t *next, bool first)
 {
-	struct perfetto P = { .out = out, .d = d };
-	P.names.field = ID_EVENT_NAMES;
-	P.keys.field = ID_DEBUG_ANNOTATION_NAMES;
-	P.files.field = ID_DEBUG_ANNOTATION_STRING_VALUES;
+	struct rd_dump *d = P->d;
 	unsigned *lane = place_lanes(d, which, n);
 	uint64_t *track = calloc(n ? n : 1, sizeof *track);
 	int rc = 0;
@@ -363,18 +366,18 @@ int export_perfetto(FILE *out, struct rd_dump *d, size_t *which, size_t n)
 		msg_errorf("out of memory");
 		return 1;
 	}
-	rc = write_tracks(&P, which, lane, n, track);
+	rc = write_tracks(P, which, lane, n, track, next, first);
 	for (size_t k = 0; k < n && !rc; k++) {
 		struct rd_tree t;
 		if (cmd_tree(d, which[k], &t)) {
 			rc = 1;
 			break;
 		}
-		P.t = &t;
-		P.t0_ns = rd_dump_wall_ns(d, t.tr->t0);
-		P.track = track[k];
-		P.unfinished = place_trace_unfinished(t.tr);
-		rc = place_walk(&t, on_node, &P);
+		P->t = &t;
+		P->t0_ns = rd_dump_wall_ns(d, t.tr->t0);
+		P->track = track[k];
+		P->unfinished = place_trace_unfinished(t.tr);
+		rc = place_walk(&t, on_node, P);
 		if (rc < 0) {
 			msg_errorf("out of memory");
 			rc = 1;
@@ -383,6 +386,22 @@ int export_perfetto(FILE *out, struct rd_dump *d, size_t *which, size_t n)
 	}
 	free(lane);
 	free(track);
+	return rc;
+}
+
+/* Many dumps: one sequence, a process track (and its threads') per dump. */
+int export_perfetto(FILE *out, const struct export_part *parts, size_t nparts)
+{
+	struct perfetto P = { .out = out };
+	P.names.field = ID_EVENT_NAMES;
+	P.keys.field = ID_DEBUG_ANNOTATION_NAMES;
+	P.files.field = ID_DEBUG_ANNOTATION_STRING_VALUES;
+	uint64_t next = 1;
+	int rc = 0;
+	for (size_t i = 0; i < nparts && !rc; i++) {
+		P.d = parts[i].d;
+		rc = perfetto_dump(&P, parts[i].which, parts[i].n, &next, i == 0);
+	}
 	free(P.fresh);
 	interner_free(&P.names);
 	interner_free(&P.keys);

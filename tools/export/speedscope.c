@@ -83,11 +83,18 @@ static int on_node(void *ctx, const struct place_ev *ev, bool open)
 	return 0;
 }
 
-int export_speedscope(FILE *out, struct rd_dump *d, size_t *which, size_t n)
+/* Many dumps: one file, the frame table shared by all; profiles named
+ * PID:SEQ when there are several processes. */
+int export_speedscope(FILE *out, const struct export_part *parts, size_t nparts)
 {
 	struct json j;
 	struct speedscope S = { .j = &j };
-	const char *prog = d->program ? d->program : "";
+	static struct rd_dump none;
+	const struct rd_dump *d0 = nparts ? parts[0].d : &none;
+	bool many = false;
+	for (size_t i = 1; i < nparts; i++)
+		many |= parts[i].d->pid != d0->pid;
+	const char *prog = d0->program ? d0->program : "";
 	const char *base = strrchr(prog, '/');
 	json_init(&j, out);
 	json_object(&j, NULL);
@@ -97,15 +104,21 @@ int export_speedscope(FILE *out, struct rd_dump *d, size_t *which, size_t n)
 	json_u64(&j, "activeProfileIndex", 0);
 	json_array(&j, "profiles");
 	int rc = 0;
-	for (size_t k = 0; k < n && !rc; k++) {
+	for (size_t p = 0; p < nparts && !rc; p++)
+	for (size_t k = 0; k < parts[p].n && !rc; k++) {
+		struct rd_dump *d = parts[p].d;
 		struct rd_tree t;
-		if (cmd_tree(d, which[k], &t)) {
+		if (cmd_tree(d, parts[p].which[k], &t)) {
 			rc = 1;
 			break;
 		}
 		char name[512];
-		snprintf(name, sizeof name, "#%llu %s (thread %llu)", (unsigned long long)t.tr->seq, t.name,
-			 (unsigned long long)t.tr->tid);
+		if (many)
+			snprintf(name, sizeof name, "%llu:%llu %s (thread %llu)", (unsigned long long)d->pid,
+				 (unsigned long long)t.tr->seq, t.name, (unsigned long long)t.tr->tid);
+		else
+			snprintf(name, sizeof name, "#%llu %s (thread %llu)", (unsigned long long)t.tr->seq, t.name,
+				 (unsigned long long)t.tr->tid);
 		json_newline(&j);
 		json_object(&j, NULL);
 		json_str(&j, "type", "evented");

@@ -282,6 +282,13 @@ static int read_trace(struct rd_dump *d, struct cur *c, size_t sect, char *err, 
 		return fail(d, err, errlen, "corrupt: trace %zu header (byte %zu)", n, sect);
 	t->stream = c->base + c->pos;
 	c->pos += t->stream_len;
+	if (c->end - c->pos >= SP_TRACE_CPU_SIZE) { /* newer dumps: CPU use */
+		t->cpu_ns = U64(c);
+		t->voluntary_switches = U32(c);
+		t->involuntary_switches = U32(c);
+		t->cpu_measured = U32(c) & SP_TRACE_CPU_MEASURED;
+		(void)U32(c);
+	}
 	d->ntraces++;
 	return 0;
 }
@@ -467,7 +474,14 @@ uint64_t rd_dump_ns(const struct rd_dump *d, uint64_t ticks)
 
 uint64_t rd_dump_wall_ns(const struct rd_dump *d, uint64_t tick)
 {
+	/* The offset in double (ticks per ns is one), the sum in integers: a
+	 * wall time near 2^61 ns has a double step of 256 ns, which showed
+	 * a start 50 ms after the reference as .049. */
 	double off = ((double)tick - (double)d->ref_tick) / d->ticks_per_ns;
-	double w = (double)d->ref_wall_ns + off;
-	return w > 0 ? (uint64_t)w : 0;
+	off = off < 0 ? off - 0.5 : off + 0.5;
+	if (off < 0 && -off >= (double)d->ref_wall_ns)
+		return 0;
+	if (off >= (double)(UINT64_MAX - d->ref_wall_ns))
+		return UINT64_MAX;
+	return off < 0 ? d->ref_wall_ns - (uint64_t)-off : d->ref_wall_ns + (uint64_t)off;
 }

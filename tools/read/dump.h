@@ -41,6 +41,11 @@ struct rd_dump_trace {
 	const uint8_t *stream;
 	uint64_t stream_len;
 	uint64_t offset; /* of its section in the file, for messages */
+	/* CPU use between begin and end; cpu_measured false in older dumps
+	 * and with SPANPROF_CPU=0 */
+	bool cpu_measured;
+	uint64_t cpu_ns;
+	uint32_t voluntary_switches, involuntary_switches;
 };
 
 struct rd_dump {

@@ -99,6 +99,7 @@ struct tr {
 	uint8_t *own;    /* a copy of the block, read on its own (live) */
 	const uint8_t *src;
 	uint64_t len;
+	uint8_t cpu[SP_TRACE_CPU_SIZE]; /* as in a dump; zeros: not measured */
 };
 
 static int by_seq(const void *a, const void *b)
@@ -365,7 +366,12 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 		t->id = (const char *)b + h.trace_off[SP_FT_ID];
 		t->len = get(b + h.trace_off[SP_FT_LEN], 8);
 		uint64_t bsize = get(b + h.trace_off[SP_FT_SIZE], 8);
-		if (t->seq == 0 || (!own && t->seq > h.committed) || t->idlen > SP_MAX_NAME_LEN || t->len % 8 ||
+		uint64_t cpu_at = h.trace_off[SP_FT_CPU];
+		if (cpu_at && cpu_at + SP_TRACE_CPU_SIZE <= hdr)
+			memcpy(t->cpu, b + cpu_at, SP_TRACE_CPU_SIZE);
+		else
+			memset(t->cpu, 0, SP_TRACE_CPU_SIZE);
+		if (t->seq == 0 || (!own && t->seq > h.committed) || t->idlen > SP_STR_MAX_LIMIT || t->len % 8 ||
 		    bsize < hdr || t->len > bsize - hdr || !inside(h.data_off + h.data_size, off, bsize) ||
 		    h.trace_off[SP_FT_ID] + t->idlen > hdr) {
 			free(own);
@@ -439,7 +445,7 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 		t->flags = SP_TRACE_UNFINISHED | SP_TRACE_CLOSED;
 		t->idlen = (size_t)get(r + h.thread_off[SP_FTH_IDLEN], 2);
 		t->id = (const char *)r + h.thread_off[SP_FTH_ID];
-		if (t->idlen > SP_MAX_NAME_LEN || h.thread_off[SP_FTH_ID] + t->idlen > h.thread_slot - SP_FLIGHT_SLOT_HDR)
+		if (t->idlen > SP_STR_MAX_LIMIT || h.thread_off[SP_FTH_ID] + t->idlen > h.thread_slot - SP_FLIGHT_SLOT_HDR)
 			t->idlen = 0;
 		res->unfinished++;
 		nt++;
@@ -514,6 +520,7 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 		pad8(&o);
 		put64(&o, t->len);
 		put(&o, t->stream ? t->stream : t->src, t->len);
+		put(&o, t->cpu, SP_TRACE_CPU_SIZE);
 		section_end(&o, at);
 		free(t->stream);
 		free(t->own);

@@ -11,6 +11,7 @@
  */
 #include "read/symbolize.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -22,12 +23,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cxxname.h"
 #include "dwarf_walk.h"
 #include "format.h"
 
 struct fn {
 	uint64_t lo, hi;
 	const char *name, *file;
+	const char *sig; /* C++: the qualified name with its parameter list */
 	unsigned line;
 };
 
@@ -209,6 +212,117 @@ static void elf_symbols(struct module *m, Elf *e)
 }
 
 /* ------------------------------------------------------------------------
+ * C++ names: demangled with libstdc++'s __cxa_demangle, opened on first
+ * use (the CLI is C and needs no libstdc++; without it names stay as
+ * DWARF or the symbol table spell them).
+ */
+static char *cxa_demangle(const char *sym)
+{
+	static char *(*fn)(const char *, char *, size_t *, int *);
+	static int looked;
+	if (!sym || strncmp(sym, "_Z", 2))
+		return NULL;
+	if (!looked) {
+		looked = 1;
+		void *h = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_LOCAL);
+		if (h)
+			fn = (char *(*)(const char *, char *, size_t *, int *))dlsym(h, "__cxa_demangle");
+		/* h stays open: fn lives in it */
+	}
+	int status = -1;
+	char *d = fn ? fn(sym, NULL, NULL, &status) : NULL;
+	if (d && status != 0) {
+		free(d);
+		d = NULL;
+	}
+	return d;
+}
+
+char *rd_demangle(const char *sym, bool with_params)
+{
+	char *d = cxa_demangle(sym);
+	if (!d)
+		return NULL;
+	size_t b, e, n = strlen(d);
+	sp__cxx_name_span(d, n, &b, &e);
+	if (with_params) {
+		/* keep "(int) const", drop " [clone .constprop.0]" */
+		const char *clone = strstr(d + e, " [clone");
+		e = clone ? (size_t)(clone - d) : n;
+	}
+	if (e <= b) {
+		free(d);
+		return NULL;
+	}
+	memmove(d, d + b, e - b);
+	d[e - b] = '\0';
+	return d;
+}
+
+static const struct sym *sym_at(const struct module *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->nsyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->syms[mid].lo < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < m->nsyms && m->syms[lo].lo == addr; lo++)
+		if (!strncmp(m->syms[lo].name, "_Z", 2))
+			return &m->syms[lo];
+	return NULL;
+}
+
+static int cmp_fn_name(const void *a, const void *b)
+{
+	const struct fn *const *x = a, *const *y = b;
+	int c = strcmp((*x)->name, (*y)->name);
+	return c ? c : strcmp((*x)->sig ? (*x)->sig : "", (*y)->sig ? (*y)->sig : "");
+}
+
+/* C++ functions by their qualified names ("app::Grid::score"): DWARF's
+ * DW_AT_name is only "score". The symbol at the function's entry is
+ * demangled; where two functions of the module share a qualified name
+ * with different parameter lists (overloads), both keep their lists. */
+static void qualify(struct module *m)
+{
+	for (size_t i = 0; i < m->nfns; i++) {
+		const struct sym *y = sym_at(m, m->fns[i].lo);
+		if (!y)
+			continue;
+		char *plain = rd_demangle(y->name, false), *sig = rd_demangle(y->name, true);
+		if (plain && sig) {
+			m->fns[i].name = keep(m, plain);
+			m->fns[i].sig = keep(m, sig);
+		}
+		free(plain);
+		free(sig);
+	}
+	struct fn **by = malloc((m->nfns ? m->nfns : 1) * sizeof *by);
+	if (!by)
+		return;
+	for (size_t i = 0; i < m->nfns; i++)
+		by[i] = &m->fns[i];
+	qsort(by, m->nfns, sizeof *by, cmp_fn_name);
+	for (size_t i = 0; i < m->nfns;) {
+		size_t j = i + 1;
+		bool overloaded = false;
+		while (j < m->nfns && !strcmp(by[j]->name, by[i]->name)) {
+			if (by[j]->sig && by[j - 1]->sig && strcmp(by[j]->sig, by[j - 1]->sig))
+				overloaded = true;
+			j++;
+		}
+		for (size_t k = i; overloaded && k < j; k++)
+			if (by[k]->sig)
+				by[k]->name = by[k]->sig;
+		i = j;
+	}
+	free(by);
+}
+
+/* ------------------------------------------------------------------------
  * DWARF: the subprograms
  */
 static void add_fn(struct module *m, uint64_t lo, uint64_t hi, const char *name, const char *file, unsigned line)
@@ -223,7 +337,7 @@ static void add_fn(struct module *m, uint64_t lo, uint64_t hi, const char *name,
 		m->fns = v;
 		m->capfns = cap;
 	}
-	m->fns[m->nfns++] = (struct fn){ lo, hi, name, file, line };
+	m->fns[m->nfns++] = (struct fn){ lo, hi, name, file, NULL, line };
 }
 
 /* The [lo, hi) ranges of a DIE with DW_AT_ranges: DWARF 5 rnglists or
@@ -360,6 +474,7 @@ static void dwarf_functions(struct module *m)
 	if (err)
 		dwarf_dealloc_error(dbg, err);
 	dwarf_finish(dbg, &err);
+	qualify(m);
 	qsort(m->fns, m->nfns, sizeof *m->fns, cmp_fn);
 }
 
@@ -451,7 +566,9 @@ bool rd_symbolizer_lookup(struct rd_symbolizer *s, uint32_t index, uint64_t offs
 	if (lo > 0) {
 		const struct sym *y = &m->syms[lo - 1];
 		if (offset == y->lo || offset - y->lo < y->size) {
-			out->function = y->name;
+			char *d = rd_demangle(y->name, false);
+			out->function = d ? keep(m, d) : y->name;
+			free(d);
 			return true;
 		}
 	}

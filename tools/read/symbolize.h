@@ -29,5 +29,9 @@ int rd_symbolizer_add_module(struct rd_symbolizer *s, uint32_t index, const char
 			     size_t build_id_len);
 /* The function at `offset` (an address in the module file). */
 bool rd_symbolizer_lookup(struct rd_symbolizer *s, uint32_t index, uint64_t offset, struct rd_symbol *out);
+/* A mangled C++ symbol's qualified name ("app::Grid::score"), with its
+ * parameter list when with_params ("app::Grid::score(int) const");
+ * malloc'ed, NULL when `sym` is not a C++ symbol or cannot be demangled. */
+char *rd_demangle(const char *sym, bool with_params);
 
 #endif

@@ -1,6 +1,7 @@
 /* read/tree.c - decode a trace and name its nodes. See tree.h. */
 #include "read/tree.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +44,15 @@ static struct names *names_of(struct rd_dump *d)
 		rd_names_free(d);
 		return NULL;
 	}
-	for (uint32_t i = 0; n->sym && i < d->nmodules; i++)
-		rd_symbolizer_add_module(n->sym, i, d->modules[i].path, d->modules[i].build_id,
-					 d->modules[i].build_id_len);
 	d->symbols = n;
+	/* A module left out would show its functions by address: no memory
+	 * for it is no memory for the names. */
+	for (uint32_t i = 0; n->sym && i < d->nmodules; i++)
+		if (rd_symbolizer_add_module(n->sym, i, d->modules[i].path, d->modules[i].build_id,
+					     d->modules[i].build_id_len) == -ENOMEM) {
+			rd_names_free(d);
+			return NULL;
+		}
 	return n;
 }
 
@@ -72,7 +78,9 @@ static void compute(struct rd_dump *d, struct names *n, uint32_t id)
 		n->file[id] = sym.file;
 		n->line[id] = sym.line;
 	} else if (s->name && *s->name) {
-		n->name[id] = strdup(s->name); /* read in the process: right even if rebuilt */
+		n->name[id] = rd_demangle(s->name, false); /* read in the process: right even if rebuilt */
+		if (!n->name[id])
+			n->name[id] = strdup(s->name);
 	} else {
 		snprintf(buf, sizeof buf, "%s+0x%llx", m ? base_name(m->path) : "?",
 			 (unsigned long long)(m ? s->offset : s->address));
@@ -142,9 +150,20 @@ int rd_tree_load(struct rd_dump *d, size_t index, struct rd_tree *t, char *err, 
 			 (unsigned long long)tr->seq, (unsigned long long)tr->offset, why);
 		return -1;
 	}
+	/* Names are part of the tree: without memory for them, the tree is an
+	 * error, not a tree of "?". */
+	struct names *n = names_of(d);
 	for (uint32_t i = 0; i < t->dec.nnodes; i++) {
 		sp_node *nd = &t->dec.nodes[i];
-		nd->name = rd_site_name(d, nd->site);
+		if (n && !n->done[nd->site])
+			compute(d, n, nd->site);
+		if (!n || !n->name[nd->site]) {
+			sp__decoded_free(&t->dec);
+			snprintf(err, errlen, "%s: out of memory naming the spans of trace #%llu", d->path,
+				 (unsigned long long)tr->seq);
+			return -1;
+		}
+		nd->name = n->name[nd->site];
 		if (d->sites[nd->site].kind == SP_SITE_FUNC) {
 			rd_site_function(d, nd->site, &nd->function, &nd->file, &nd->line, &nd->module);
 			nd->address = d->sites[nd->site].address;

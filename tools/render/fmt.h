@@ -24,4 +24,13 @@ const char *fmt_c(enum fmt_color c);     /* "" when colors are off */
 /* Set stdout fully buffered with a big buffer (long outputs). */
 void fmt_big_stdout(void);
 
+/* Names in text outputs fit the terminal: fmt_width(-1) is its width
+ * (80 when stdout is no terminal), fmt_width(n) is n (0: no limit, --wide). */
+unsigned fmt_width(long opt);
+size_t fmt_cols(const char *s);
+/* `name` in at most max columns (0: as is): the contents of its longest
+ * template argument lists and parameter lists become "…" until it fits,
+ * then its middle. Returns name itself or buf (size bytes). */
+const char *fmt_shorten(const char *name, unsigned max, char *buf, size_t size);
+
 #endif

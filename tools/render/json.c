@@ -219,6 +219,23 @@ void json_kv(struct json *j, const sp_kv *x)
 	case SP_VALUE_U64: json_u64(j, x->key, x->v.u64); break;
 	case SP_VALUE_F64: json_f64(j, x->key, x->v.f64); break;
 	case SP_VALUE_BOOL: json_bool(j, x->key, x->v.b); break;
-	case SP_VALUE_STR: json_str(j, x->key, x->v.str); break;
+	case SP_VALUE_STR:
+		if (x->marker) {
+			/* {"marker": "optimized out"}: never confused with a string */
+			char m[64];
+			size_t n = strlen(x->v.str);
+			if (n >= 2 && x->v.str[0] == '<' && x->v.str[n - 1] == '>' && n - 2 < sizeof m) {
+				memcpy(m, x->v.str + 1, n - 2);
+				m[n - 2] = '\0';
+			} else {
+				snprintf(m, sizeof m, "%s", x->v.str);
+			}
+			json_object(j, x->key);
+			json_str(j, "marker", m);
+			json_end(j);
+		} else {
+			json_str(j, x->key, x->v.str);
+		}
+		break;
 	}
 }

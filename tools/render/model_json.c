@@ -1,5 +1,6 @@
 /* render/model_json.c - the data model as JSON (the contract of --json):
- *   trace {seq, name, id, data, start_ns, duration_ns, thread, dropped_spans, root}
+ *   trace {seq, name, id, data, start_ns, duration_ns, thread, dropped_spans,
+ *          cpu_ns, voluntary_switches, involuntary_switches, root}
  *   span  {kind:"span", name, [function, file, line, module,] start_ns, duration_ns,
  *          self_ns, data, [abandoned,] children}
  *   cumulative {kind:"cumulative", name, [function...,] count, total_ns, min_ns,
@@ -48,7 +49,20 @@ static void node_json_end(struct json *j, const sp_node *n)
 	json_end(j);
 }
 
-void model_json_trace(struct json *j, struct rd_dump *d, const struct rd_tree *t, const sp_node *root)
+void model_json_cpu(struct json *j, const struct rd_dump_trace *tr)
+{
+	if (!tr->cpu_measured) {
+		json_null(j, "cpu_ns");
+		json_null(j, "voluntary_switches");
+		json_null(j, "involuntary_switches");
+		return;
+	}
+	json_u64(j, "cpu_ns", tr->cpu_ns);
+	json_u64(j, "voluntary_switches", tr->voluntary_switches);
+	json_u64(j, "involuntary_switches", tr->involuntary_switches);
+}
+
+void model_json_trace(struct json *j, struct rd_dump *d, const struct rd_tree *t, const sp_node *root, bool with_pid)
 {
 	const struct rd_dump_trace *tr = t->tr;
 	json_object(j, NULL);
@@ -62,6 +76,9 @@ void model_json_trace(struct json *j, struct rd_dump *d, const struct rd_tree *t
 	json_u64(j, "dropped_spans", tr->dropped);
 	if (tr->flags & SP_TRACE_UNFINISHED)
 		json_bool(j, "unfinished", true);
+	if (with_pid)
+		json_u64(j, "pid", d->pid);
+	model_json_cpu(j, tr);
 	json_key(j, "root");
 	const sp_node *n = root;
 	for (;;) {
