@@ -484,6 +484,13 @@ void sp__flight_init(void)
 {
 	if (!sp__cfg.output || !*sp__cfg.output)
 		return;
+	/* Only a program that records from its start gets a file (and the
+	 * control thread): one merely linked with spanprof, or waiting for
+	 * SPANPROF_SIGNAL, must see no file appear in its directory and no
+	 * extra thread. Recording switched on later keeps the store in memory
+	 * and writes a dump at exit, as without a flight file. */
+	if (!sp__cfg.enabled)
+		return;
 	const char *v = secure_getenv("SPANPROF_FLIGHT");
 	if (v && !strcmp(v, "0"))
 		return; /* asked for the store in memory, written at exit */

@@ -34,7 +34,10 @@ def case(fn):
 
 
 def env(**kw):
+    """The environment of a run that records from its start: only such a
+    program gets a flight file (see recording_off_at_start_...)."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
+    e["SPANPROF_ENABLED"] = "1"
     e.update(kw)
     return e
 
@@ -396,6 +399,53 @@ def a_scribbled_or_truncated_flight_file_never_crashes_the_reader():
                 assert lines and all(l.startswith("spanprof: ") for l in lines), (k, cmd, p.stderr[-300:])
             else:
                 json.loads(p.stdout)
+
+
+def threads_named(pid):
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except FileNotFoundError:
+            pass  # a thread that just ended
+    return names
+
+
+@case
+def recording_off_at_start_makes_no_file_and_no_thread_then_dumps_at_exit():
+    """A program merely linked with spanprof (nothing set, or only
+    SPANPROF_SIGNAL) must not see a file appear in its directory nor an
+    extra thread; switched on later (flight_prog server calls
+    sp_set_enabled), it records in memory and writes a dump at exit."""
+    for extra in ({}, {"SPANPROF_SIGNAL": "SIGUSR2"}):
+        cwd = tempfile.mkdtemp(dir=TMP)
+        e = {k: v for k, v in os.environ.items() if not k.startswith("SPANPROF_")}
+        e.update(extra)
+        p = subprocess.Popen([PROG, "server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=e, cwd=cwd)
+        try:
+            for k in range(3):
+                p.stdin.write(f"get key{k}\n")
+                p.stdin.flush()
+                eq(p.stdout.readline(), f"ok get key{k}\n", extra)
+            # It has recorded 3 traces: still no file, and no control thread
+            # reading one.
+            eq(os.listdir(cwd), [], (extra, "files while running"))
+            names = threads_named(p.pid)
+            assert "spanprof-fl" not in names, (extra, names)
+            eq("spanprof-ctl" in names, bool(extra), (extra, names))
+            p.stdin.close()
+            eq(p.wait(timeout=HANG), 0, extra)
+        finally:
+            p.kill()
+            p.wait()
+        eq(os.listdir(cwd), ["spanprof.out"], (extra, "files after exit"))
+        out = os.path.join(cwd, "spanprof.out")
+        with open(out, "rb") as f:
+            eq(struct.unpack("<I", f.read(12)[8:12])[0], 1, (extra, "a dump, format 1"))
+        ts = json.loads(sp("list", "-f", out, "--json").stdout)
+        eq([t["id"] for t in ts], [f"get key{k}" for k in range(3)], extra)
 
 
 if os.environ.get("SP_E2E_ONLY"):
