@@ -4,12 +4,15 @@
  * takes the first picture of the loaded modules, and switches recording on
  * if asked. At normal exit (atexit, also reached by exit() from deep in
  * the stack) the calling thread's open spans are closed, marked abandoned,
- * their trace is stored, and the store is written to SPANPROF_OUTPUT if it
- * holds anything. _exit, abort and fatal signals write nothing.
+ * their trace is stored. With a flight file (flight.c) the store is
+ * already in SPANPROF_OUTPUT: the exit only marks it closed, and _exit,
+ * abort, a kill or a crash leave it readable too. Without one (the file
+ * could not be made, or the name at SPANPROF_OUTPUT is no longer ours),
+ * the store is written there if it holds anything, as a dump.
  *
  * After fork the child starts with an empty store and no open span, and
- * writes its own file: SPANPROF_OUTPUT's %p, or ".PID" appended when the
- * name has no %p.
+ * writes its own file at exit: SPANPROF_OUTPUT's %p, or ".PID" appended
+ * when the name has no %p.
  */
 #include "stack.h"
 #include "control.h"
@@ -54,10 +57,15 @@ static void at_exit(void)
 		return;
 	struct sp__store_stats st;
 	sp__store_stats(&st);
-	if (st.committed == st.evicted && st.spans == 0)
-		return; /* nothing stored */
+	bool empty = st.committed == st.evicted && st.spans == 0;
 	char path[PATH_MAX];
 	int rc = output_path(sp__cfg.output, path, sizeof path);
+	if (!rc && sp__flight_is(path)) {
+		sp__flight_finalize(empty && st.committed == 0);
+		return; /* the store is the file */
+	}
+	if (empty)
+		return; /* nothing stored */
 	if (!rc)
 		rc = sp__dump_write(path);
 	if (rc)
@@ -71,12 +79,14 @@ static void fork_prepare(void)
 	sp__lock(&sp__mod_lock);
 	sp__lock(&sp__store_lock);
 	sp__store_atfork_prepare();
+	sp__flight_atfork_prepare();
 	sp__lock(&sp__arena_lock);
 }
 
 static void fork_parent(void)
 {
 	sp__unlock(&sp__arena_lock);
+	sp__flight_atfork_parent();
 	sp__store_atfork_parent();
 	sp__unlock(&sp__store_lock);
 	sp__unlock(&sp__mod_lock);
@@ -91,6 +101,7 @@ static void fork_child(void)
 	sp__lock_reset(&sp__site_lock);
 	forked = true;
 	sp__g.pid = getpid();
+	sp__flight_fork_child();
 	sp__thread_fork_child();
 	sp__store_fork_child();
 	sp__dump_fork_child();
@@ -105,12 +116,14 @@ void sp__init(void)
 	sp__clock_init();
 	sp__config_load();
 	sp__sites_init();
+	sp__flight_init();
 	sp__store_init();
 	sp__threads_init();
 	sp__modules_scan();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	atexit(at_exit);
 	sp__control_init();
+	sp__flight_control_start();
 	if (sp__cfg.any_files) /* read DWARF now, not in a hook */
 		for (uint32_t i = 0; i < sp__module_count(); i++)
 			sp__module_file_lists((int)i, 0);
@@ -152,6 +165,10 @@ SP_API int sp_dump(const char *path)
 			return rc;
 		path = buf;
 	}
+	if (sp__flight_is(path)) { /* the store is that file, current */
+		sp__flight_sync(true);
+		return 0;
+	}
 	return sp__dump_write(path);
 }
 
@@ -161,6 +178,10 @@ int sp__dump_live(void)
 {
 	char buf[PATH_MAX];
 	int rc = output_path(sp__cfg.output ? sp__cfg.output : SP_DEFAULT_OUTPUT, buf, sizeof buf);
+	if (!rc && sp__flight_is(buf)) {
+		sp__flight_sync(true);
+		return 0;
+	}
 	return rc ? rc : sp__dump_write_live(buf);
 }
 

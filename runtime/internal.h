@@ -18,7 +18,10 @@
  *   config.c    SPANPROF_* variables, parsed once; glob matching
  *   clock.c     ticks (TSC / cntvct / clock_gettime) and their calibration
  *   overhead.c  self-measurement of the cost of a span
- *   dump.c      the dump writer (docs/FORMAT.md)
+ *   flight.c    the flight file: the store in a shared file mapping, its
+ *               allocator, metadata, finalize at exit (docs/FORMAT.md)
+ *   dump.c      the dump writer (docs/FORMAT.md): copies (sp_dump, and the
+ *               exit of a program without a flight file)
  *   snapshot.c  the read API
  *   init.c      constructor, exit dump, control API
  *   control.c   live control from outside (SPANPROF_SIGNAL, `spanprof ctl`):
@@ -363,5 +366,38 @@ SP_HIDDEN void sp__dump_fork_child(void);
 SP_HIDDEN void sp__control_init(void);
 SP_HIDDEN void sp__control_fork_child(void);
 SP_HIDDEN void sp__init(void);
+
+/* ------------------------------------------------------------------------
+ * The flight file (flight.c); all zero when there is none.
+ */
+struct sp__flight {
+	uint8_t *base;      /* the whole file's mapping */
+	size_t size;
+	uint8_t *data;      /* the allocator's area */
+	size_t data_size;
+	uint8_t *threads;   /* thread slots */
+	void **ring;        /* the store's ring */
+	bool detached;      /* a fork child: a private view, no longer the file */
+	atomic_int closed;  /* finalized at exit: nothing changes in it any more */
+	dev_t dev;
+	ino_t ino;
+	char path[4096];
+};
+extern SP_HIDDEN struct sp__flight sp__fl;
+SP_HIDDEN void sp__flight_init(void);
+SP_HIDDEN void sp__flight_control_start(void); /* the thread serving commands */
+SP_HIDDEN bool sp__flight_is(const char *path); /* names our live file */
+SP_HIDDEN void sp__flight_sync(bool modules);   /* publish new sites (and modules) */
+SP_HIDDEN void sp__flight_finalize(bool empty);
+SP_HIDDEN void sp__flight_fork_child(void);
+SP_HIDDEN void sp__flight_atfork_prepare(void);
+SP_HIDDEN void sp__flight_atfork_parent(void);
+SP_HIDDEN void *sp__flight_alloc(size_t size); /* NULL: no block that big is free */
+SP_HIDDEN void sp__flight_free(void *p, size_t size);
+SP_HIDDEN bool sp__flight_owns(const void *p);
+SP_HIDDEN size_t sp__flight_block_size(size_t size);
+/* Trace buffers and blocks: in the file when there is one, else mmap. */
+SP_HIDDEN void *sp__buf_resize(void *p, size_t old_size, size_t new_size); /* NULL: p kept */
+SP_HIDDEN void sp__buf_free(void *p, size_t size);
 
 #endif

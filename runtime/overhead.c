@@ -75,7 +75,7 @@ static double measure(void)
 	scratch.depth = 0;
 	sp__tls = saved;
 	if (scratch.buf) {
-		sp__unmap(scratch.buf, scratch.bufsize);
+		sp__buf_free(scratch.buf, scratch.bufsize); /* grown: may be in the file */
 		sp__budget_release(scratch.bufsize - own); /* what it grew by, if it did */
 	}
 	sp__unmap(scratch.frames, (size_t)scratch.cap * sizeof *scratch.frames);

@@ -22,16 +22,8 @@ int sp__on;
 
 struct sp_context {
 	uint32_t magic;
-	uint64_t tid;
-	struct sp__frame *frames;
-	uint32_t depth, cap, scope, cumul, serial, nrec;
-	uint8_t *buf;
-	size_t pos, room, bufsize;
-	uint64_t dropped, iterations, trace_tid;
-	uint32_t trace_flags;
-	uint16_t idlen;
-	char id[SP_STR_MAX_LIMIT + 1];
-	struct sp__cpu_use cpu0; /* the trace's begin reading, on thread `tid` */
+	uint64_t tid;         /* the thread it was saved on */
+	struct sp__cur cur;   /* its open spans, their trace and its CPU begin reading */
 };
 
 static struct sp__thread *thread(void)
@@ -289,32 +281,12 @@ SP_API sp_context *sp_context_save(void)
 		return NULL;
 	c->magic = CTX_MAGIC;
 	c->tid = t->tid;
-	c->frames = t->frames;
-	c->depth = t->depth;
-	c->cap = t->cap;
-	c->scope = t->scope;
-	c->cumul = t->cumul;
-	c->serial = t->serial;
-	c->nrec = t->nrec;
-	c->buf = t->buf;
-	c->pos = t->pos;
-	c->room = t->room;
-	c->bufsize = t->bufsize;
-	c->dropped = t->dropped;
-	c->iterations = t->iterations;
-	c->trace_tid = t->trace_tid;
-	c->trace_flags = t->trace_flags;
-	c->idlen = t->idlen;
-	memcpy(c->id, t->id, t->idlen);
-	c->cpu0 = t->cpu0;
+	c->cur = t->cur;
 	t->nspan_cpu = 0; /* the open spans' readings stay behind: not measured */
-	/* The thread starts afresh; its next span allocates new buffers. */
-	t->frames = NULL;
-	t->cap = t->depth = t->scope = t->cumul = t->nrec = 0;
-	t->buf = NULL;
-	t->pos = t->room = t->bufsize = 0;
-	t->dropped = t->iterations = 0;
-	t->idlen = 0;
+	/* The thread starts afresh, its serials going on; its next span
+	 * allocates new buffers. */
+	uint32_t serial = t->serial;
+	t->cur = (struct sp__cur){ .serial = serial };
 	return c;
 }
 
@@ -335,31 +307,16 @@ SP_API int sp_context_restore(sp_context *c)
 	if (t->busy || t->depth)
 		return -EBUSY;
 	if (t->buf) {
-		sp__unmap(t->buf, t->bufsize);
+		sp__buf_free(t->buf, t->bufsize);
 		sp__budget_release(t->bufsize);
 	}
 	sp__unmap(t->frames, (size_t)t->cap * sizeof *t->frames);
-	t->frames = c->frames;
-	t->depth = c->depth;
-	t->cap = c->cap;
-	t->scope = c->scope;
-	t->cumul = c->cumul;
 	/* Serials go on from the larger of the two, so no stale handle of
 	 * either side matches a new frame by accident. */
-	t->serial = c->serial > t->serial ? c->serial : t->serial;
-	t->nrec = c->nrec;
-	t->buf = c->buf;
-	t->pos = c->pos;
-	t->room = c->room;
-	t->bufsize = c->bufsize;
-	t->dropped = c->dropped;
-	t->iterations = c->iterations;
-	t->trace_tid = c->trace_tid;
-	t->trace_flags = c->trace_flags;
-	t->idlen = c->idlen;
-	memcpy(t->id, c->id, c->idlen);
+	uint32_t serial = c->cur.serial > t->serial ? c->cur.serial : t->serial;
+	t->cur = c->cur;
+	t->serial = serial;
 	/* Another thread's CPU reading means nothing against this one's. */
-	t->cpu0 = c->cpu0;
 	if (c->tid != t->tid)
 		t->cpu0.flags = 0;
 	t->nspan_cpu = 0;

@@ -464,6 +464,7 @@ uint32_t sp__decide(uintptr_t fn, uint32_t *size)
 		}
 	}
 	sp__unlock(&sp__site_lock);
+	sp__flight_sync(false); /* a new site: into the flight file now */
 	return v;
 }
 
@@ -493,6 +494,7 @@ uint32_t sp__site_for_probe(struct sp_srcloc *loc)
 		}
 	}
 	sp__unlock(&sp__site_lock);
+	sp__flight_sync(false); /* a new site: into the flight file now */
 	return id;
 }
 
@@ -561,5 +563,6 @@ uint32_t sp__site_for_name(const char *name)
 		}
 	}
 	sp__unlock(&sp__site_lock);
+	sp__flight_sync(false); /* a new site: into the flight file now */
 	return id;
 }

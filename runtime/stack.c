@@ -74,7 +74,7 @@ bool sp__grow_buf(struct sp__thread *t, size_t need)
 		errno = e;
 		return false;
 	}
-	uint8_t *p = t->buf ? sp__remap(t->buf, t->bufsize, want) : sp__map(want);
+	uint8_t *p = sp__buf_resize(t->buf, t->bufsize, want);
 	if (!p) {
 		sp__budget_release(want - t->bufsize);
 		errno = e;
@@ -122,6 +122,8 @@ bool sp__trace_start(struct sp__thread *t)
 	t->trace_flags = 0;
 	t->idlen = 0;
 	sp__cpu_read(&t->cpu0); /* one reading per trace, never per span */
+	if (sp__fl.base)
+		sp__flight_sync(false); /* the sites it starts with, for a reader after a crash */
 	return true;
 }
 
@@ -141,6 +143,7 @@ void sp__commit(struct sp__thread *t)
 		h->id[t->idlen] = '\0';
 		h->len = t->pos;
 		h->flags = t->trace_flags;
+		h->seq = 0; /* set when stored: a reader of the file takes 0 as "not a trace" */
 		/* Another thread closing this one's trace (exit) cannot read its use. */
 		if (t == sp__tls)
 			sp__cpu_since(&t->cpu0, &h->cpu);

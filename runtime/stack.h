@@ -86,28 +86,45 @@ struct sp__trace {
 };
 _Static_assert(sizeof(struct sp__trace) <= SP_TRACE_HDR, "trace header too big");
 
+/* A thread's open spans and the trace they are building: everything that
+ * sp_context_save moves out of a thread and sp_context_restore moves into
+ * one, so each is one assignment. Named once here (SP_CUR_FIELDS) and laid
+ * out twice with the same members: as struct sp__cur, the unit that moves,
+ * and flattened into struct sp__thread, so that the hooks keep reading
+ * t->depth, t->buf, ... at the same cost. */
+#define SP_CUR_FIELDS                                                              \
+	uint32_t depth;      /* open frames */                                     \
+	uint32_t scope;      /* open trace_calls roots */                          \
+	uint32_t cumul;      /* open cumulative frames */                          \
+	uint32_t serial;     /* of the last frame opened */                        \
+	struct sp__frame *frames;                                                  \
+	uint8_t *buf;        /* the block being built, or NULL */                  \
+	size_t pos;          /* bytes of records written */                        \
+	size_t room;         /* bytes of records the block can hold */             \
+	uint32_t nrec;                                                             \
+	uint32_t cap;        /* frames capacity */                                 \
+	uint64_t dropped, iterations;                                              \
+	size_t bufsize;      /* mapping size of buf */                             \
+	uint64_t trace_tid;  /* the trace being built: its thread, flags, id */    \
+	uint32_t trace_flags;                                                      \
+	uint16_t idlen;                                                            \
+	char id[SP_STR_MAX_LIMIT + 1];                                             \
+	struct sp__cpu_use cpu0; /* the trace's begin reading (cpu.c) */
+
+struct sp__cur {
+	SP_CUR_FIELDS
+};
+
 struct sp__thread {
 	/* read on every hook */
 	uint32_t busy;       /* inside the runtime: hooks return at once */
-	uint32_t depth;      /* open frames */
-	uint32_t scope;      /* open trace_calls roots */
-	uint32_t cumul;      /* open cumulative frames */
 	uint32_t overflow;   /* enters past SP_MAX_DEPTH not pushed */
-	uint32_t serial;
-	struct sp__frame *frames;
-	uint8_t *buf;        /* the block being built, or NULL */
-	size_t pos;          /* bytes of records written */
-	size_t room;         /* bytes of records the block can hold */
-	uint32_t nrec;
-	uint32_t cap;        /* frames capacity */
-	uint64_t dropped, iterations;
-	size_t bufsize;      /* mapping size of buf */
-	/* the trace being built */
-	uint64_t trace_tid;
-	uint32_t trace_flags;
-	uint16_t idlen;
-	char id[SP_STR_MAX_LIMIT + 1];
-	struct sp__cpu_use cpu0; /* at the trace's begin */
+	union {
+		struct sp__cur cur;
+		struct {
+			SP_CUR_FIELDS
+		};
+	};
 	/* the thread */
 	uint64_t tid;
 	uintptr_t stack_lo, stack_hi; /* 0, 0 when unknown */
@@ -121,6 +138,12 @@ struct sp__thread {
 		struct sp__cpu_use u;
 	} span_cpu[SP_SPAN_CPU_MAX];
 };
+_Static_assert(offsetof(struct sp__thread, id) - offsetof(struct sp__thread, depth) ==
+		       offsetof(struct sp__cur, id),
+	       "struct sp__cur and its flattened copy have one layout");
+_Static_assert(offsetof(struct sp__thread, cpu0) - offsetof(struct sp__thread, depth) ==
+		       offsetof(struct sp__cur, cpu0),
+	       "struct sp__cur and its flattened copy have one layout");
 
 extern SP_HIDDEN __thread struct sp__thread *sp__tls __attribute__((tls_model("initial-exec")));
 
@@ -141,6 +164,10 @@ SP_INLINE void sp__set_trace_id(struct sp__thread *t, const char *id, size_t len
 	t->id[len] = '\0';
 	t->idlen = (uint16_t)len;
 }
+
+/* flight.c: thread records, in the file's slots when there is one */
+SP_HIDDEN struct sp__thread *sp__flight_thread_alloc(void); /* zeroed; NULL on failure */
+SP_HIDDEN void sp__flight_thread_free(struct sp__thread *t);
 
 /* thread.c */
 SP_HIDDEN struct sp__thread *sp__thread_attach(void); /* creates this thread's record */
@@ -207,6 +234,13 @@ struct sp__store_stats {
 SP_HIDDEN struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st, int *err);
 SP_HIDDEN void sp__store_stats(struct sp__store_stats *st);
 SP_HIDDEN void sp__store_fork_child(void);
+/* A block of the flight file, evicting stored traces while none is free. */
+SP_HIDDEN void *sp__store_block(size_t size);
+/* At exit, with a flight file: nothing is stored, evicted or cleared any
+ * more (the file is being closed). */
+SP_HIDDEN bool sp__store_close(void);
+/* flight.c: the counters, mirrored into the file (store lock held). */
+SP_HIDDEN void sp__flight_counters(uint64_t head, uint64_t tail, const struct sp__store_stats *st);
 SP_HIDDEN void sp__store_atfork_prepare(void);
 SP_HIDDEN void sp__store_atfork_parent(void);
 

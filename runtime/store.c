@@ -15,6 +15,14 @@
  * and read them without it; a trace is unmapped when its last reference
  * goes. The lock is held only for pointer moves: no thread holds it while
  * it builds a trace, and none waits on anything while holding it.
+ *
+ * With a flight file (flight.c), the ring and every block are in the file:
+ * blocks come from its buddy allocator (all sizes, no free-list cache), a
+ * handed-over buffer is kept whole, and the counters are mirrored into
+ * the file's header under the lock. A stored trace's `seq` is its commit
+ * word: written last when it is stored (release), reset to 0 before its
+ * block is freed, so a reader of the file copies a block and checks that
+ * its seq did not change meanwhile (docs/FORMAT.md).
  */
 #include "stack.h"
 
@@ -35,7 +43,7 @@ static size_t limit;
 void sp__store_init(void)
 {
 	cap = sp__cfg.max_traces;
-	ring = sp__map((size_t)cap * sizeof *ring);
+	ring = sp__fl.ring ? (struct sp__trace **)sp__fl.ring : sp__map((size_t)cap * sizeof *ring);
 	if (!ring)
 		cap = 0;
 	limit = (size_t)sp__cfg.buffer_mb << 20;
@@ -72,12 +80,16 @@ static int class_of(size_t size)
 
 static size_t block_size(size_t need)
 {
+	if (sp__fl.data)
+		return sp__flight_block_size(need);
 	return need <= CLASS_MAX ? (size_t)CLASS_MIN << class_of(need) : sp__page_round(need);
 }
 
 /* A block of block_size(need) bytes. */
 static void *block_alloc(size_t need)
 {
+	if (sp__fl.data)
+		return sp__store_block(need);
 	size_t size = block_size(need);
 	if (size > CLASS_MAX)
 		return sp__map(size);
@@ -107,6 +119,10 @@ static void *block_alloc(size_t need)
 
 static void block_free(void *b, size_t size)
 {
+	if (sp__flight_owns(b)) {
+		sp__flight_free(b, size);
+		return;
+	}
 	/* Only a block of exactly a class's size may go on its free list: a
 	 * handed-over buffer trimmed to whole pages is not one. */
 	bool exact = size <= CLASS_MAX && size == (size_t)CLASS_MIN << class_of(size);
@@ -131,6 +147,7 @@ void sp__trace_put(struct sp__trace *tr)
 {
 	if (atomic_fetch_sub(&tr->refs, 1) == 1) {
 		size_t size = tr->size;
+		__atomic_store_n(&tr->seq, 0, __ATOMIC_RELEASE); /* no longer a trace */
 		block_free(tr, size);
 		sp__budget_release(size);
 	}
@@ -149,13 +166,38 @@ static struct sp__trace *take_oldest(void)
 	return tr;
 }
 
+/* Mirror the counters into the flight file (lock held). */
+static bool store_closed; /* lock held */
+
+static void mirror(void)
+{
+	if (!sp__fl.base || store_closed)
+		return;
+	struct sp__store_stats st = { next_seq, evicted, cleared, spans, iterations };
+	sp__flight_counters(head, tail, &st);
+}
+
+bool sp__store_close(void)
+{
+	if (!sp__lock(&sp__store_lock))
+		return false; /* exit from a handler that interrupted the store */
+	store_closed = true;
+	sp__unlock(&sp__store_lock);
+	return true;
+}
+
 static bool evict_one(void)
 {
 	if (!sp__lock(&sp__store_lock))
 		return false;
+	if (store_closed) {
+		sp__unlock(&sp__store_lock);
+		return false;
+	}
 	struct sp__trace *tr = take_oldest();
 	if (tr)
 		evicted++;
+	mirror();
 	sp__unlock(&sp__store_lock);
 	if (!tr)
 		return false;
@@ -187,6 +229,15 @@ void sp__budget_release(size_t n)
 	atomic_fetch_sub(&used, n);
 }
 
+void *sp__store_block(size_t size)
+{
+	for (;;) {
+		void *b = sp__flight_alloc(size);
+		if (b || !evict_one())
+			return b;
+	}
+}
+
 void sp__store_commit(struct sp__thread *t)
 {
 	struct sp__trace *h = (struct sp__trace *)t->buf;
@@ -204,7 +255,7 @@ void sp__store_commit(struct sp__thread *t)
 		size = sp__page_round(need);
 		/* Hand the buffer over, trimmed to what it holds. */
 		tr = h;
-		if (size < t->bufsize) {
+		if (size < t->bufsize && !sp__flight_owns(h)) {
 			struct sp__trace *p = sp__remap(t->buf, t->bufsize, size);
 			if (p) {
 				tr = p;
@@ -228,16 +279,23 @@ void sp__store_commit(struct sp__thread *t)
 		sp__trace_put(tr);
 		return;
 	}
+	if (store_closed) { /* after the exit: not stored, as after a dump */
+		sp__unlock(&sp__store_lock);
+		sp__trace_put(tr);
+		return;
+	}
 	if (head - tail == cap) {
 		old = take_oldest();
 		evicted++;
 	}
-	tr->seq = ++next_seq;
+	__atomic_store_n(&tr->seq, ++next_seq, __ATOMIC_RELEASE); /* the commit word, last */
 	ring[head % cap] = tr;
 	head++;
 	spans += tr->nrec;
 	iterations += tr->iterations;
+	mirror();
 	sp__unlock(&sp__store_lock);
+	sp__flight_sync(false); /* sites and modules the trace names */
 	if (old)
 		sp__trace_put(old);
 }
@@ -247,9 +305,10 @@ void sp__store_clear(void)
 	for (;;) {
 		if (!sp__lock(&sp__store_lock))
 			return;
-		struct sp__trace *tr = take_oldest();
+		struct sp__trace *tr = store_closed ? NULL : take_oldest();
 		if (tr)
 			cleared++;
+		mirror();
 		sp__unlock(&sp__store_lock);
 		if (!tr)
 			return;

@@ -116,11 +116,11 @@ static void thread_exit(void *p)
 	sp__close_all(t, SP_TRACE_CLOSED);
 	sp__tls = &dead_thread;
 	if (t->buf) {
-		sp__unmap(t->buf, t->bufsize);
+		sp__buf_free(t->buf, t->bufsize);
 		sp__budget_release(t->bufsize);
 	}
 	sp__unmap(t->frames, (size_t)t->cap * sizeof *t->frames);
-	sp__unmap(t, sizeof *t);
+	sp__flight_thread_free(t);
 }
 
 void sp__threads_init(void)
@@ -136,7 +136,7 @@ struct sp__thread *sp__thread_attach(void)
 {
 	if (!sp__g.initialized || sp__tls)
 		return NULL;
-	struct sp__thread *t = sp__map(sizeof *t);
+	struct sp__thread *t = sp__flight_thread_alloc();
 	if (!t)
 		return NULL;
 	t->busy = 1;
@@ -160,7 +160,7 @@ struct sp__thread *sp__thread_attach(void)
 	}
 	if (!sp__grow_frames(t)) {
 		sp__tls = NULL;
-		sp__unmap(t, sizeof *t);
+		sp__flight_thread_free(t);
 		return NULL;
 	}
 	if (key_ok)

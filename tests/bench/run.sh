@@ -156,7 +156,7 @@ for c, (k, _, _) in cmds.items():
 PY
 
 # Bytes of store per recorded span, from a dump of the traced run.
-env SPANPROF_TRACE_CALLS=chunk SPANPROF_OUTPUT="$tmp/bench.out" "$dir/bench_spanprof" calls 1000000 >/dev/null
+env SPANPROF_TRACE_CALLS=chunk SPANPROF_FLIGHT=0 SPANPROF_OUTPUT="$tmp/bench.out" "$dir/bench_spanprof" calls 1000000 >/dev/null
 bytes=$(python3 - "$tmp/bench.out" <<'PY'
 import struct, sys
 d = open(sys.argv[1], 'rb').read()

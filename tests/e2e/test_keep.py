@@ -87,9 +87,26 @@ def top_total_of_a_recursive_function_is_its_outermost_calls():
     assert rows["deep"]["total_ns"] <= rows["outer"]["total_ns"], rows
 
 
+def file_version(path):
+    with open(path, "rb") as f:
+        return int.from_bytes(f.read(12)[8:12], "little")
+
+
+@case
+def a_sleeping_trace_in_a_dump_shows_its_time_off_the_cpu():
+    """The same as in a flight file (below), in a dump written at exit."""
+    f, _ = record("sleep", "nap_dump.out", {"SPANPROF_ENABLED": "1", "SPANPROF_FLIGHT": "0"})
+    eq(file_version(f), 1, "a dump")
+    t = sp_json("list", "-f", f)[0]
+    assert t["cpu_ns"] is not None and t["cpu_ns"] < 2_000_000, t
+    assert t["duration_ns"] - t["cpu_ns"] >= 19_000_000, t
+    assert t["voluntary_switches"] >= 1, t
+
+
 @case
 def a_sleeping_trace_shows_its_time_off_the_cpu():
     f, _ = record("sleep", "nap.out", {"SPANPROF_ENABLED": "1"})
+    eq(file_version(f), 2, "recording from the start: a flight file")
     t = sp_json("list", "-f", f)[0]
     eq(t["name"], "nap")
     assert t["duration_ns"] >= 20_000_000, t
@@ -242,9 +259,9 @@ def strip_cpu_tails(src, dst):
 
 @case
 def a_dump_without_the_cpu_fields_still_reads():
-    f = os.path.join(TMP, "nap.out")
+    f = os.path.join(TMP, "nap_dump.out")  # a dump: the flight file has its own layout
     if not os.path.exists(f):
-        f, _ = record("sleep", "nap.out", {"SPANPROF_ENABLED": "1"})
+        f, _ = record("sleep", "nap_dump.out", {"SPANPROF_ENABLED": "1", "SPANPROF_FLIGHT": "0"})
     g = os.path.join(TMP, "old.out")
     strip_cpu_tails(f, g)
     assert os.path.getsize(g) == os.path.getsize(f) - 24

@@ -9,7 +9,8 @@ const struct cli_opt help_opts[] = { { 0 } };
 
 const struct cli_env cli_env_vars[] = {
 	{ "SPANPROF_ENABLED", "0", "1 records; setting any pattern below implies it" },
-	{ "SPANPROF_OUTPUT", "spanprof.out", "dump written at exit if anything was recorded; %p = pid; empty: none" },
+	{ "SPANPROF_OUTPUT", "spanprof.out", "the flight file when recording from the start: the store, kept whatever ends the program; else the dump at exit; %p = pid; empty: none" },
+	{ "SPANPROF_FLIGHT", "1", "0: no flight file; the store in memory, written to SPANPROF_OUTPUT at exit" },
 	{ "SPANPROF_MAX_TRACES", "500", "traces kept, oldest evicted first (1..1000000)" },
 	{ "SPANPROF_BUFFER_MB", "64", "memory for traces; one trace may use half, then it is truncated" },
 	{ "SPANPROF_TRACE_CALLS", "", "globs: every instrumented call below such a function is a span" },

@@ -153,6 +153,8 @@ static void print_json(const struct totals *tot, const struct row *rows, size_t 
 		json_u64(&j, "duration_ns", rows[i].dur_ns);
 		json_u64(&j, "thread", t->tid);
 		json_u64(&j, "dropped_spans", t->dropped);
+		if (t->flags & SP_TRACE_UNFINISHED)
+			json_bool(&j, "unfinished", true);
 		if (pids)
 			json_u64(&j, "pid", d->pid);
 		model_json_cpu(&j, t);
@@ -292,7 +294,8 @@ int cmd_list(int argc, char **argv)
 			       nw, rows[i].name, iw, iw, id, fmt_ms(ms, sizeof ms, rows[i].dur_ns),
 			       t->cpu_measured ? fmt_ms(cpu, sizeof cpu, t->cpu_ns) : "-",
 			       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(d, t->t0)), (unsigned long long)t->tid,
-			       t->nrec, t->dropped ? "  (truncated)" : "");
+			       t->nrec,
+			       t->flags & SP_TRACE_UNFINISHED ? "  (unfinished)" : t->dropped ? "  (truncated)" : "");
 			free(idb);
 		}
 		if (n < tot.ntraces)
@@ -300,6 +303,11 @@ int cmd_list(int argc, char **argv)
 	}
 	if (!json && any_loss(&tot))
 		print_footer(&tot);
+	for (size_t k = 0; !json && k < set.n; k++)
+		if (set.d[k].unclean)
+			printf("the program (pid %llu) did not exit cleanly: %zu trace%s still open when it ended, shown as unfinished\n",
+			       (unsigned long long)set.d[k].pid, set.d[k].unfinished,
+			       set.d[k].unfinished == 1 ? " was" : "s were");
 	free(rows);
 	cmd_close_set(&set);
 	return 0;

@@ -427,7 +427,8 @@ int cmd_show(int argc, char **argv)
 	printf("%s%s%s  id %s  trace %s  thread %llu  %s  %s ms%s\n", fmt_c(C_BOLD), t.name, fmt_c(C_RESET),
 	       *t.tr->id ? t.tr->id : "-", ref, (unsigned long long)t.tr->tid,
 	       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(d, t.tr->t0)), fmt_ms(ms, sizeof ms, t.root->duration_ns),
-	       t.tr->flags & SP_TRACE_CLOSED ? "  (closed at exit)" : "");
+	       t.tr->flags & SP_TRACE_UNFINISHED ? "  (unfinished: open when the program died)"
+	       : t.tr->flags & SP_TRACE_CLOSED ? "  (closed at exit)" : "");
 	if (t.tr->cpu_measured) {
 		/* Off the CPU: waiting (I/O, a lock, sleep) or preempted, which the
 		 * spans' wall-clock times alone show as slow code. */

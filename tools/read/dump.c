@@ -4,6 +4,7 @@
  * where it failed, so one check per section reports "truncated at byte N".
  */
 #include "read/dump.h"
+#include "read/flight.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -331,6 +332,24 @@ static int parse(struct rd_dump *d, bool unchecked, char *err, size_t errlen)
 		return fail(d, err, errlen, "not a spanprof dump (bad magic)");
 	if (d->size < SP_DUMP_HEADER_SIZE)
 		return fail(d, err, errlen, "truncated at byte %zu (in the header)", d->size);
+	uint32_t version;
+	memcpy(&version, d->data + 8, 4);
+	if (version == SP_FLIGHT_VERSION) {
+		/* A flight file: turned into a dump's bytes (flight.c). */
+		struct rd_flight fl;
+		char why[256];
+		if (rd_flight_convert(d->path, d->data, d->size, &fl, why, sizeof why))
+			return fail(d, err, errlen, "%s", why);
+		free(d->data);
+		d->data = fl.data;
+		d->size = fl.size;
+		d->flight = true;
+		d->unclean = fl.unclean;
+		d->live = fl.live;
+		d->unfinished = fl.unfinished;
+		unchecked = true; /* built here, not read: no checksum */
+		c = (struct cur){ d->data, 0, d->size, false };
+	}
 	c.pos = 8;
 	d->version = U32(&c);
 	uint32_t min_reader = U32(&c), hdr = U32(&c), marker = U32(&c);
@@ -340,6 +359,8 @@ static int parse(struct rd_dump *d, bool unchecked, char *err, size_t errlen)
 	uint64_t sum = U64(&c);
 	if (marker != SP_DUMP_BYTE_ORDER)
 		return fail(d, err, errlen, "written with another byte order; not readable here");
+	if (d->flight)
+		d->version = SP_FLIGHT_VERSION;
 	if (min_reader > SP_DUMP_VERSION)
 		return fail(d, err, errlen, "written by a newer spanprof (format %u, this reads %u)", d->version,
 			    SP_DUMP_VERSION);

@@ -69,6 +69,11 @@ struct rd_dump {
 	size_t ntraces;
 	void *symbols; /* tree.c's naming cache */
 	bool no_symbols; /* name functions only from the dump (no files read) */
+	/* A flight file (format 2, read/flight.h): its program runs (live),
+	 * or ended without exiting normally (unclean), leaving `unfinished`
+	 * traces open (SP_TRACE_UNFINISHED). */
+	bool flight, live, unclean;
+	size_t unfinished;
 };
 
 /* 0, or -1 with a message (without the "spanprof: " prefix) in err. */

@@ -16,9 +16,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "control.h"
+#include "format.h"
+#include "spanprof_constants.h"
 #include "msg.h"
 
 /* A variable of another process's environment (at its start), or NULL. */
@@ -180,11 +186,88 @@ int live_pid(const char *cmd, const char *s, long *pid)
 	return 0;
 }
 
+/* Is `path` the flight file (docs/FORMAT.md) of the running process
+ * `pid`? Then its store is read there directly: no signal, no dump. */
+static bool flight_of(const char *path, long pid)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	struct sp__flight_header h;
+	struct stat st;
+	bool yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
+		   !memcmp(h.magic, SP_DUMP_MAGIC, 8) && h.version == SP_FLIGHT_VERSION && h.pid == (uint64_t)pid &&
+		   h.state == SP_FLIGHT_RUNNING;
+	close(fd);
+	return yes;
+}
+
+/* Send `cmd` through the flight file at `path` (runtime/flight.c, "Control
+ * through the file") and wait for its acknowledgement: 0, or 1 after
+ * saying why. */
+static int flight_command(long pid, const char *path, int cmd)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		msg_errorf("cannot open %s to control process %ld: %s", path, pid, strerror(errno));
+		return 1;
+	}
+	struct sp__flight_header *h = mmap(NULL, SP_FLIGHT_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (h == MAP_FAILED) {
+		msg_errorf("cannot map %s: %s", path, strerror(errno));
+		return 1;
+	}
+	int rc = 1;
+	uint64_t n = __atomic_fetch_add(&h->cmd_tail, 1, __ATOMIC_ACQ_REL);
+	/* 10 s for room in the queue, then 10 s for the acknowledgement */
+	for (int i = 0; i < 1000 && n - __atomic_load_n(&h->cmd_done, __ATOMIC_ACQUIRE) >= SP_FLIGHT_CMDQ; i++) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (n - __atomic_load_n(&h->cmd_done, __ATOMIC_ACQUIRE) >= SP_FLIGHT_CMDQ) {
+		msg_errorf("process %ld has not taken its queued commands for 10 s (stopped?); command %llu is "
+			   "queued, not acknowledged",
+			   pid, (unsigned long long)n + 1);
+		goto out;
+	}
+	__atomic_store_n(&h->cmdq[n % SP_FLIGHT_CMDQ], (n + 1) << 8 | (uint64_t)cmd, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&h->cmd_wake, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &h->cmd_wake, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	for (int i = 0; i < 1000; i++) {
+		uint64_t done = __atomic_load_n(&h->cmd_done, __ATOMIC_ACQUIRE);
+		if (done > n) {
+			rc = 0;
+			goto out;
+		}
+		struct timespec ts = { 0, 10000000 };
+		syscall(SYS_futex, &h->cmd_done, FUTEX_WAIT, (uint32_t)done, &ts, NULL, 0);
+	}
+	msg_errorf("process %ld did not acknowledge the command within 10 s (stopped, or its runtime is not "
+		   "serving the file); it stays queued",
+		   pid);
+out:
+	munmap(h, SP_FLIGHT_HEADER_SIZE);
+	return rc;
+}
+
 int live_command(long pid, int cmd, char *path, size_t size)
 {
 	if (kill((pid_t)pid, 0) != 0) {
 		msg_errorf("process %ld: %s", pid, strerror(errno));
 		return 1;
+	}
+	{
+		/* A flight file: read there (dump), or commands through it. */
+		char alt[PATH_MAX * 2], fpath[PATH_MAX * 2];
+		dump_paths(pid, fpath, alt, sizeof alt);
+		const char *f = flight_of(fpath, pid) ? fpath : alt[0] && flight_of(alt, pid) ? alt : NULL;
+		if (f && cmd == SP_CTL_DUMP) {
+			snprintf(path, size, "%s", f);
+			return 0;
+		}
+		if (f)
+			return flight_command(pid, f, cmd);
 	}
 	char sigbuf[64];
 	const char *sv = env_of(pid, "SPANPROF_SIGNAL", sigbuf, sizeof sigbuf);

@@ -74,6 +74,8 @@ void model_json_trace(struct json *j, struct rd_dump *d, const struct rd_tree *t
 	json_u64(j, "duration_ns", t->root->duration_ns);
 	json_u64(j, "thread", tr->tid);
 	json_u64(j, "dropped_spans", tr->dropped);
+	if (tr->flags & SP_TRACE_UNFINISHED)
+		json_bool(j, "unfinished", true);
 	if (with_pid)
 		json_u64(j, "pid", d->pid);
 	model_json_cpu(j, tr);
