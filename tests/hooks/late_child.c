@@ -1,0 +1,48 @@
+/* late_child.c - cumulative nodes that gain a child in a later iteration,
+ * after a sibling span was already recorded: the records then keep only
+ * "a parent before its child", not "a subtree's records together" (the
+ * child's record comes after the sibling's). Two traces:
+ *   "late": the review's reproducer, "inner" first seen in iteration 2;
+ *   "deep": a chain a > b > c > d, each level first entered one
+ *           iteration later, under a span, with spans (and their
+ *           children) recorded in between. */
+#include <spanprof.h>
+
+int main(void)
+{
+	SP_TRACE("late", "k") {
+		for (int i = 0; i < 3; i++) {
+			SP_CUMULATIVE("loop") {
+				if (i == 2)
+					SP_CUMULATIVE("inner") {
+					}
+			}
+			SP_SPAN("step") {
+			}
+		}
+	}
+	SP_TRACE("deep", "k") {
+		SP_SPAN("wrap") {
+			for (int i = 0; i < 4; i++) {
+				SP_CUMULATIVE("a") {
+					if (i >= 1)
+						SP_CUMULATIVE("b") {
+							if (i >= 2)
+								SP_CUMULATIVE("c") {
+									if (i == 3)
+										SP_CUMULATIVE("d") {
+										}
+								}
+						}
+				}
+				SP_SPAN("step") {
+					SP_SPAN("sub") {
+					}
+				}
+			}
+		}
+		SP_SPAN("after") {
+		}
+	}
+	return 0;
+}
