@@ -557,6 +557,15 @@ def exports_nest_a_cumulative_nodes_late_children_inside_it():
     for track in {e[0] for e in events}:
         got += shapes_of_events([e[3:] for e in sorted(e for e in events if e[0] == track)])
     wrong += [] if sorted(got) == want else ["perfetto"]
+
+    # folded: the paths of the late children (the only nodes with whole
+    # microseconds of self time), and every line a path of the tree.
+    paths = []
+    for _, n, _, up in preorder(model):
+        paths.append(n["name"] if up is None else paths[up] + ";" + n["name"])
+    lines = [ln.rsplit(" ", 1)[0] for ln in sp("export", "-f", f, "--format", "folded").stdout.splitlines()]
+    if not {"late;loop;inner", "deep;wrap;a;b;c;d"} <= set(lines) or not set(lines) <= set(paths):
+        wrong.append(f"folded {lines}")
     eq(wrong, [], f"nesting unlike the json export's {want}")
 
 

@@ -8,6 +8,15 @@
  *           children) recorded in between. */
 #include <spanprof.h>
 
+/* Self time for the late children, so that the folded export (weights in
+ * whole us) has a line for them: work, not a clock, only longer on a
+ * loaded machine. */
+static void work(void)
+{
+	for (volatile unsigned long n = 0; n < 2000000; n++)
+		;
+}
+
 int main(void)
 {
 	SP_TRACE("late", "k") {
@@ -15,6 +24,7 @@ int main(void)
 			SP_CUMULATIVE("loop") {
 				if (i == 2)
 					SP_CUMULATIVE("inner") {
+						work();
 					}
 			}
 			SP_SPAN("step") {
@@ -31,6 +41,7 @@ int main(void)
 								SP_CUMULATIVE("c") {
 									if (i == 3)
 										SP_CUMULATIVE("d") {
+											work();
 										}
 								}
 						}
