@@ -505,7 +505,7 @@ def exports_nest_a_cumulative_nodes_late_children_inside_it():
     f = record(LATE_CHILD, "late.out", {"SPANPROF_ENABLED": "1"})
     model = model_of(f)
     want = model_shapes(model)
-    eq([t["root"]["name"] for t in model["traces"]], ["late", "deep"], "the program's traces")
+    eq([t["root"]["name"] for t in model["traces"]], ["late", "deep", "same"], "the program's traces")
     eq(want[1], ("late", (("loop", (("inner", ()),)), ("step", ()), ("step", ()), ("step", ()))), "late's tree")
 
     # speedscope: a profile per trace, O and C events.
@@ -567,6 +567,18 @@ def exports_nest_a_cumulative_nodes_late_children_inside_it():
     if not {"late;loop;inner", "deep;wrap;a;b;c;d"} <= set(lines) or not set(lines) <= set(paths):
         wrong.append(f"folded {lines}")
     eq(wrong, [], f"nesting unlike the json export's {want}")
+
+
+@case
+def top_counts_a_late_child_inside_its_namesake():
+    # Not an export, but the same record order: top's outermost
+    # activations are those with no ancestor of their name.
+    f = record(LATE_CHILD, "late.out", {"SPANPROF_ENABLED": "1"})
+    t = next(t for t in model_of(f)["traces"] if t["root"]["name"] == "same")
+    x = next(n for n in t["root"]["children"] if n["name"] == "x")
+    eq([c["name"] for c in x["children"]], ["x"], "x inside x")
+    row = next(r for r in json.loads(sp("top", "-f", f, "--json").stdout) if r["name"] == "x")
+    eq((row["count"], row["outermost"], row["total_ns"]), (4, 3, x["total_ns"]), "x: count, outermost, total")
 
 
 @case

@@ -5,7 +5,8 @@
  *   "late": the review's reproducer, "inner" first seen in iteration 2;
  *   "deep": a chain a > b > c > d, each level first entered one
  *           iteration later, under a span, with spans (and their
- *           children) recorded in between. */
+ *           children) recorded in between;
+ *   "same": a late child named as its parent (below). */
 #include <spanprof.h>
 
 /* Self time for the late children, so that the folded export (weights in
@@ -53,6 +54,19 @@ int main(void)
 			}
 		}
 		SP_SPAN("after") {
+		}
+	}
+	/* "same": the late child has its ancestor's name, for top's
+	 * outermost activations. */
+	SP_TRACE("same", "k") {
+		for (int i = 0; i < 3; i++) {
+			SP_CUMULATIVE("x") {
+				if (i == 2)
+					SP_CUMULATIVE("x") {
+					}
+			}
+			SP_SPAN("step") {
+			}
 		}
 	}
 	return 0;
