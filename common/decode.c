@@ -1,10 +1,11 @@
 /* decode.c - record stream -> tree. See decode.h. Shared by the runtime
  * (snapshots) and the CLI (dumps).
  *
- * In passes: build_nodes checks every entry and fills the nodes (records
- * are in pre-order, so a parent is always an earlier node), copy_data
- * copies the data entries once their number and size are known, and
- * self_times runs last, children before parents (reverse pre-order).
+ * In passes: build_nodes checks every entry and fills the nodes (a parent
+ * is always an earlier record; records are not in pre-order, see
+ * docs/FORMAT.md), copy_data copies the data entries once their number and
+ * size are known, and self_times runs last, children before parents
+ * (reverse record order).
  */
 #include "decode.h"
 
@@ -149,8 +150,7 @@ static int fill_times(struct dec *s, sp_node *nd, uint32_t kind, const uint8_t *
 }
 
 /* Pass 1, a span or cumulative record at off: checked, made node n and
- * linked under its parent (records are in pre-order: a parent is an
- * earlier node). */
+ * linked under its parent (a parent is an earlier node). */
 static int add_record(struct dec *s, size_t off, size_t left, size_t *size)
 {
 	const uint8_t *p = s->in->p;

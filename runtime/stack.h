@@ -7,8 +7,10 @@
  *     become the stored trace's header (struct sp__trace) and whose rest is
  *     the record stream of docs/FORMAT.md, appended as spans open. A span's
  *     record is written when it opens (start tick) and patched when it
- *     closes (end tick), so records are in pre-order and a record's parent
- *     always precedes it.
+ *     closes (end tick), so a record's parent always precedes it. That is
+ *     all the order promises: records are not in pre-order, as a
+ *     cumulative node reused by a later iteration can gain a child after
+ *     its later siblings (and their subtrees) were recorded.
  * When the bottom frame closes, the trace is committed to the store
  * (store.c) and the buffer is reset. Nothing here takes a lock.
  *

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 
-SPANPROF, DATAGRID, COROUTINES, PROTO, EXIT_PROG = map(os.path.abspath, sys.argv[1:6])
+SPANPROF, DATAGRID, COROUTINES, PROTO, EXIT_PROG, LATE_CHILD = map(os.path.abspath, sys.argv[1:7])
 TMP = tempfile.mkdtemp(prefix="sp-exports-")
 results = []
 
@@ -459,6 +459,126 @@ def speedscope_export_of_overlapping_traces():
     doc = json.loads(sp("export", "-f", f, "--format", "speedscope").stdout)
     check_speedscope_schema(doc)
     eq(len(doc["profiles"]), 6, "a profile per request")
+
+
+# ------------------------------------------------------------------------
+# nesting, all three formats
+def shape(name, children):
+    """A tree as names and parent links: (name, its children's shapes),
+    children sorted so that only the links count, not their order."""
+    return (name, tuple(sorted(children)))
+
+
+def model_shapes(model):
+    def of(n):
+        # Iterative: the model's own nesting, the reference.
+        out, todo = {}, [(n, False)]
+        while todo:
+            x, done = todo.pop()
+            if done:
+                out[id(x)] = shape(x["name"], [out[id(c)] for c in x.get("children", [])])
+            else:
+                todo.append((x, True))
+                todo.extend((c, False) for c in x.get("children", []))
+        return out[id(n)]
+    return sorted(of(t["root"]) for t in model["traces"])
+
+
+def shapes_of_events(events):
+    """(open, name) events, in order: the forest they nest."""
+    stack, roots = [], []
+    for is_open, name in events:
+        if is_open:
+            stack.append((name, []))
+            continue
+        assert stack, "a close without an open"
+        n, kids = stack.pop()
+        (stack[-1][1] if stack else roots).append(shape(n, kids))
+    eq(stack, [], "every node closed")
+    return roots
+
+
+@case
+def exports_nest_a_cumulative_nodes_late_children_inside_it():
+    # Records: a parent before its child, but a subtree's records need not
+    # sit together (a cumulative node's child first seen after a sibling).
+    f = record(LATE_CHILD, "late.out", {"SPANPROF_ENABLED": "1"})
+    model = model_of(f)
+    want = model_shapes(model)
+    eq([t["root"]["name"] for t in model["traces"]], ["late", "deep", "same"], "the program's traces")
+    eq(want[1], ("late", (("loop", (("inner", ()),)), ("step", ()), ("step", ()), ("step", ()))), "late's tree")
+
+    # speedscope: a profile per trace, O and C events.
+    doc = json.loads(sp("export", "-f", f, "--format", "speedscope").stdout)
+    frames = doc["shared"]["frames"]
+    got = []
+    for p in doc["profiles"]:
+        got += shapes_of_events([(e["type"] == "O", frames[e["frame"]]["name"]) for e in p["events"]])
+    wrong = [] if sorted(got) == want else ["speedscope"]
+
+    # otlp: parent span ids.
+    _, spans = check_otlp_request(json.loads(sp("export", "-f", f, "--format", "otlp").stdout))
+    kids = {}
+    for s in spans:
+        kids.setdefault((s["traceId"], s.get("parentSpanId")), []).append(s)
+    def of(s):
+        out, todo = {}, [(s, False)]
+        while todo:
+            x, done = todo.pop()
+            cs = kids.get((x["traceId"], x["spanId"]), [])
+            if done:
+                out[x["spanId"]] = shape(x["name"], [out[c["spanId"]] for c in cs])
+            else:
+                todo.append((x, True))
+                todo.extend((c, False) for c in cs)
+        return out[s["spanId"]]
+    got = [of(s) for s in spans if "parentSpanId" not in s]
+    eq(len(spans), sum(1 for _ in preorder(model)), "one span per node")
+    # The ids come from the nodes' parents; the times from the walk: a
+    # child's must lie inside its parent's, as a viewer nests by both.
+    by_id = {(s["traceId"], s["spanId"]): s for s in spans}
+    outside = [s["name"] for s in spans if "parentSpanId" in s and not (
+        int(by_id[s["traceId"], s["parentSpanId"]]["startTimeUnixNano"]) <= int(s["startTimeUnixNano"])
+        and int(s["endTimeUnixNano"]) <= int(by_id[s["traceId"], s["parentSpanId"]]["endTimeUnixNano"]))]
+    wrong += [] if sorted(got) == want and not outside else [f"otlp (outside their parents: {outside})"]
+
+    # perfetto: begins and ends per track in time order (file order among
+    # equal times), as Perfetto nests them.
+    names, events = {}, []
+    for p in decode_perfetto(f):
+        for e in one(p, "interned_data", {}).get("event_names", []):
+            names[one(e, "iid")] = one(e, "name")
+        if "track_event" in p:
+            te = one(p, "track_event")
+            name = names[one(te, "name_iid")] if "name_iid" in te else one(te, "name", "")
+            events.append((one(te, "track_uuid"), one(p, "timestamp"), len(events),
+                           one(te, "type") == "TYPE_SLICE_BEGIN", name))
+    got = []
+    for track in {e[0] for e in events}:
+        got += shapes_of_events([e[3:] for e in sorted(e for e in events if e[0] == track)])
+    wrong += [] if sorted(got) == want else ["perfetto"]
+
+    # folded: the paths of the late children (the only nodes with whole
+    # microseconds of self time), and every line a path of the tree.
+    paths = []
+    for _, n, _, up in preorder(model):
+        paths.append(n["name"] if up is None else paths[up] + ";" + n["name"])
+    lines = [ln.rsplit(" ", 1)[0] for ln in sp("export", "-f", f, "--format", "folded").stdout.splitlines()]
+    if not {"late;loop;inner", "deep;wrap;a;b;c;d"} <= set(lines) or not set(lines) <= set(paths):
+        wrong.append(f"folded {lines}")
+    eq(wrong, [], f"nesting unlike the json export's {want}")
+
+
+@case
+def top_counts_a_late_child_inside_its_namesake():
+    # Not an export, but the same record order: top's outermost
+    # activations are those with no ancestor of their name.
+    f = record(LATE_CHILD, "late.out", {"SPANPROF_ENABLED": "1"})
+    t = next(t for t in model_of(f)["traces"] if t["root"]["name"] == "same")
+    x = next(n for n in t["root"]["children"] if n["name"] == "x")
+    eq([c["name"] for c in x["children"]], ["x"], "x inside x")
+    row = next(r for r in json.loads(sp("top", "-f", f, "--json").stdout) if r["name"] == "x")
+    eq((row["count"], row["outermost"], row["total_ns"]), (4, 3, x["total_ns"]), "x: count, outermost, total")
 
 
 @case

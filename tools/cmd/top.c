@@ -232,9 +232,10 @@ static int collect_node(struct table *tb, long k, const sp_node *nd, bool outerm
 	return add(a, cumul ? nd->avg_ns : nd->duration_ns, cumul ? nd->count : 1);
 }
 
-/* Collect, one trace. Nodes come in pre-order, so the path from the root
- * is a stack, and open[k] counts the nodes of key k on it: a node is
- * outermost when open[its key] is 0. -1 on no memory. */
+/* Collect, one trace. Nodes are visited in pre-order of the tree (not in
+ * record order: see docs/FORMAT.md), so the path from the root is a
+ * stack, and open[k] counts the nodes of key k on it: a node is outermost
+ * when open[its key] is 0. -1 on no memory. */
 static int collect_trace(struct table *tb, const struct rd_tree *t, uint32_t **open, size_t *nopen)
 {
 	/* The path from the root: each node on it with its key (as deep as
@@ -246,8 +247,7 @@ static int collect_trace(struct table *tb, const struct rd_tree *t, uint32_t **o
 	size_t depth = 0, cap = 0;
 	uint32_t n = t->dec.nnodes;
 	int rc = -1;
-	for (uint32_t i = 0; i < n; i++) {
-		const sp_node *nd = &t->dec.nodes[i];
+	for (const sp_node *nd = n ? t->root : NULL; nd; nd = rd_tree_next(nd)) {
 		while (depth && path[depth - 1].nd != nd->parent) {
 			long pk = path[--depth].k;
 			if (pk >= 0)

@@ -27,8 +27,11 @@ static int folded_dump(FILE *out, struct rd_dump *d, const size_t *which, size_t
 			return 1;
 		}
 		uint64_t sum_ns = 0, done_us = 0;
-		for (uint32_t i = 0; i < t.dec.nnodes; i++) {
-			const sp_node *nd = &t.dec.nodes[i];
+		/* In pre-order of the tree: stack[0, len[parent]) must still hold
+		 * the parent's path, which record order does not ensure (a late
+		 * child of a cumulative node comes after its later siblings). */
+		for (const sp_node *nd = t.dec.nnodes ? t.root : NULL; nd; nd = rd_tree_next(nd)) {
+			uint32_t i = nd->index;
 			size_t base = nd->parent ? len[nd->parent->index] : 0;
 			size_t nl = strlen(nd->name);
 			if (base + nl + 2 > cap) {

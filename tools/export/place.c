@@ -14,6 +14,7 @@ struct frame {
 	size_t gap0, ngaps; /* a span's gaps, in the pool, once computed */
 	bool have_gaps;
 	struct place_seq seq; /* a cumulative node: where its children go */
+	const sp_node *next;  /* the next child to visit */
 };
 
 struct walker {
@@ -145,7 +146,7 @@ static int push(struct walker *w, const struct place_ev *ev)
 		w->cap = cap;
 	}
 	struct frame *f = &w->st[w->depth++];
-	*f = (struct frame){ .ev = *ev, .gap0 = w->npool };
+	*f = (struct frame){ .ev = *ev, .gap0 = w->npool, .next = ev->n->first_child };
 	if (ev->n->kind == SP_NODE_CUMULATIVE)
 		place_seq_init(&f->seq, ev->n->total_ns, ev->ts, ev->dur);
 	return 0;
@@ -158,25 +159,33 @@ static int pop(struct walker *w, place_fn fn, void *ctx)
 	return fn(ctx, &f->ev, false);
 }
 
+/* Children are visited through the tree's links, not in record order: the
+ * records only promise that a parent comes before its child. A cumulative
+ * node that gains a child in a later iteration gets that child's record
+ * after its later siblings' (and their subtrees'), so a subtree's records
+ * need not sit together. The path is an explicit stack: traces can be
+ * 100,000 deep. */
 int place_walk(const struct rd_tree *t, place_fn fn, void *ctx)
 {
 	struct walker w = { 0 };
 	int rc = 0;
-	for (uint32_t i = 0; i < t->dec.nnodes && !rc; i++) {
-		const sp_node *n = &t->dec.nodes[i];
-		/* Pre-order: close what is not an ancestor of n. */
-		while (w.depth && w.st[w.depth - 1].ev.n != n->parent && !rc)
+	const sp_node *root = t->dec.nnodes ? t->root : NULL;
+	if (!root)
+		return 0;
+	struct place_ev ev = { root, root->start_ns, root->duration_ns, false, 0 };
+	if (push(&w, &ev))
+		rc = -1;
+	else
+		rc = fn(ctx, &ev, true);
+	while (w.depth && !rc) {
+		struct frame *f = &w.st[w.depth - 1];
+		const sp_node *c = f->next;
+		if (!c) {
 			rc = pop(&w, fn, ctx);
-		if (rc)
-			break;
-		struct place_ev ev;
-		if (!w.depth) {
-			ev = (struct place_ev){ n, n->start_ns, n->duration_ns, false, 0 };
-		} else if (place_child(&w, &w.st[w.depth - 1], n, &ev)) {
-			rc = -1;
-			break;
+			continue;
 		}
-		if (push(&w, &ev)) {
+		f->next = c->next_sibling;
+		if (place_child(&w, f, c, &ev) || push(&w, &ev)) {
 			rc = -1;
 			break;
 		}

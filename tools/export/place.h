@@ -1,7 +1,8 @@
 /* place.h - what the perfetto, otlp and speedscope exports share: where
  * each node of a trace lies in time, and which track each trace goes on.
  *
- * place_walk() visits a trace's nodes in pre-order and calls back once when
+ * place_walk() visits a trace's nodes in pre-order of the tree (through the
+ * parent links, not in record order, see docs/FORMAT.md) and calls back once when
  * a node opens and once when it closes, children in between, with the
  * node's time: spans their own (kept inside their parent), cumulative nodes
  * placed in the gaps of their parent the way the chrome export places them

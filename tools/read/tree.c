@@ -184,6 +184,15 @@ void rd_tree_free(struct rd_tree *t)
 		sp__decoded_free(&t->dec);
 }
 
+const sp_node *rd_tree_next(const sp_node *n)
+{
+	if (n->first_child)
+		return n->first_child;
+	while (n && !n->next_sibling)
+		n = n->parent;
+	return n ? n->next_sibling : NULL;
+}
+
 void rd_tree_walk(const sp_node *root, bool (*fn)(const sp_node *n, unsigned depth, void *ctx), void *ctx)
 {
 	/* Depth is recovered from the parent links: walk with an explicit

@@ -33,6 +33,10 @@ void rd_site_function(struct rd_dump *d, uint32_t site, const char **function, c
 /* Release the naming cache (rd_dump_close does not know it). */
 void rd_names_free(struct rd_dump *d);
 
+/* The node after n in pre-order of the tree (through the links: records
+ * are not in pre-order, see docs/FORMAT.md), NULL after the last. */
+const sp_node *rd_tree_next(const sp_node *n);
+
 /* Iterative pre-order walk: calls fn(node, depth, ctx) for every node;
  * fn returns false to skip the node's children. Never recursive, so a
  * 100,000-deep tree is fine. */
