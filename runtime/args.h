@@ -1,9 +1,12 @@
-/* args.h - what args_index.c (DWARF -> what to read) hands to args_eval.c
- * (reading it from a call's frame) for the functions of SPANPROF_ARGS. */
+/* args.h - what args_index.c and args_callsite.c (DWARF -> what to read)
+ * hand to args_eval.c (reading it from a call's frame) for the functions
+ * of SPANPROF_ARGS, and what the first two share. */
 #ifndef SP_ARGS_H
 #define SP_ARGS_H
 
 #include "stack.h" /* first: it defines _GNU_SOURCE */
+
+#include <libdwarf.h>
 
 #define MAX_PARAMS 16
 #define MAX_OPS 8
@@ -64,16 +67,43 @@ SP_HIDDEN struct sp__argspec *sp__args_resolve(struct sp__module *m, uintptr_t f
  * parameters of `base` (its out-of-line argspec), located through the
  * caller's DW_TAG_inlined_subroutine for it; a parameter that instance
  * has no entry for is marked inl_missing. NULL if the caller has no
- * inline information for it. With sp__mod_lock held. */
+ * inline information for it (args_callsite.c). With sp__mod_lock held. */
 SP_HIDDEN struct sp__argspec *sp__args_resolve_inlined(struct sp__module *m, uintptr_t fn_off, uintptr_t pc_off,
 						       const struct sp__argspec *base);
 
 /* DW_OP_entry_value(DW_OP_regN) (location_at keeps N in op1): the value
  * the caller passed in that register, from its DW_TAG_call_site returning
  * to ret_off (DW_AT_call_value, to evaluate in the caller's frame, whose
- * frame base goes to fb); 0 ops if it has none. With sp__mod_lock held. */
+ * frame base goes to fb); 0 ops if it has none (args_callsite.c). With
+ * sp__mod_lock held. */
 SP_HIDDEN uint8_t sp__args_call_value(struct sp__module *m, uintptr_t ret_off, unsigned regno, struct arg_op *ops,
 				      struct arg_op *fb, uint8_t *nfb);
+
+/* Between args_index.c and args_callsite.c: per module, entry offset ->
+ * DIE offset of every subprogram, sorted by entry; the libdwarf handle
+ * stays open. */
+struct fn_die {
+	uintptr_t lo, hi;
+	Dwarf_Off die;
+	int version;
+};
+
+struct dwarf_index {
+	Dwarf_Debug dbg;
+	struct fn_die *fns;
+	size_t n;
+};
+
+/* m's index, built on first use; NULL without DWARF. With sp__mod_lock held. */
+SP_HIDDEN struct dwarf_index *sp__args_module_index(struct sp__module *m);
+
+/* An attribute of `die`, or of the DIE it is an instance of: the DIE to
+ * read `at` from: die itself, a new one the caller deallocates, or NULL. */
+SP_HIDDEN Dwarf_Die sp__args_with_origin(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at);
+
+/* The operations of `die`'s location expression `at` valid at pc_off
+ * (file offset); 0 if none (optimized out there). */
+SP_HIDDEN uint8_t sp__args_location_at(Dwarf_Die die, Dwarf_Half at, uintptr_t pc_off, struct arg_op *ops);
 
 /* A call site's answer, cached per function (args_eval.c). */
 #define ARGS_CALL_VALUES 8

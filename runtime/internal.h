@@ -14,6 +14,9 @@
  *   modules.c   loaded executables and libraries, ELF symbol tables
  *   dwarf_files.c  which functions a source file defines (file:NAME patterns)
  *   args_index.c  arguments of SPANPROF_ARGS functions: where, from DWARF
+ *                 (subprogram index, parameters, types, enums, structs)
+ *   args_callsite.c  ... of their inlined calls, and entry values from the
+ *                 caller's DW_TAG_call_site
  *   args_eval.c   ... and their values at a call (libunwind); args.h between them
  *   config.c    SPANPROF_* variables, parsed once; glob matching
  *   clock.c     ticks (TSC / cntvct / clock_gettime) and their calibration
