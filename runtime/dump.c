@@ -169,6 +169,9 @@ static void write_info(struct writer *w, size_t ntraces, struct sp__trace **v, c
 	w_pad8(w);
 	w_u64(w, atomic_load(&sp__g.traces_lost));
 	w_u64(w, st.cleared);
+	w_u64(w, sp__store_filtered());
+	w_u32(w, sp__cfg.keep_slowest);
+	w_u32(w, sp__cfg.min_ms);
 	w_section_end(w, at);
 }
 
@@ -229,6 +232,28 @@ static void write_sites(struct writer *w)
 	w_section_end(w, at);
 }
 
+/* STATS: the histograms of every trace ended, per name (hist.c). */
+static void write_stats(struct writer *w)
+{
+	const struct sp__hist_entry *t = sp__hist_table();
+	if (!t)
+		return;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < SP_HIST_NAMES; i++)
+		n += __atomic_load_n(&t[i].site, __ATOMIC_ACQUIRE) != 0;
+	uint64_t at = w_section(w, SP_SECTION_STATS);
+	w_u32(w, n);
+	w_u32(w, SP_HIST_BUCKETS);
+	w_u32(w, SP_HIST_ENTRY_SIZE);
+	w_u32(w, 0);
+	for (uint32_t i = 0, k = 0; i < SP_HIST_NAMES && k < n; i++)
+		if (__atomic_load_n(&t[i].site, __ATOMIC_ACQUIRE)) {
+			w_bytes(w, &t[i], sizeof t[i]);
+			k++;
+		}
+	w_section_end(w, at);
+}
+
 static void write_trace(struct writer *w, const struct sp__trace *tr)
 {
 	uint64_t at = w_section(w, SP_SECTION_TRACE);
@@ -278,6 +303,7 @@ static int write_all(int fd, struct sp__trace **v, size_t n, const struct sp__st
 	write_sites(w);
 	for (size_t i = 0; i < n; i++)
 		write_trace(w, v[i]);
+	write_stats(w);
 	uint64_t end = w_pos(w);
 	w_patch64(w, SP_DUMP_SIZE_AT, end);
 	return w->err ? -w->err : 0;

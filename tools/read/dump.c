@@ -172,6 +172,13 @@ static int read_info(struct rd_dump *d, struct cur *c, char *err, size_t errlen)
 		d->traces_dropped = U64(c);
 		d->cleared = U64(c);
 	}
+	if (!c->bad && c->end - c->pos >= 16) {
+		d->filtered = U64(c);
+		d->keep_slowest = U32(c);
+		d->min_ms = U32(c);
+	} else {
+		d->keep_slowest = SP_DEFAULT_KEEP_SLOWEST; /* older dumps: unknown */
+	}
 	if (!(d->ticks_per_ns > 1e-6 && d->ticks_per_ns < 1e6))
 		return fail(d, err, errlen, "corrupt: clock rate %g ticks/ns (byte %zu)", d->ticks_per_ns, at + 8);
 	if (!(d->overhead_per_span_ns >= 0 && d->overhead_per_span_ns < 1e9))

@@ -59,6 +59,8 @@ struct rd_dump {
 	double overhead_per_span_ns, total_overhead_ms;
 	uint64_t spans, iterations, committed, evicted, dropped;
 	uint64_t traces_dropped, cleared; /* 0 in dumps that predate them */
+	uint64_t filtered;                /* faster than SPANPROF_MIN_MS, not stored; 0 in older dumps */
+	uint32_t keep_slowest, min_ms;    /* the settings (SPANPROF_KEEP_SLOWEST, _MIN_MS) */
 	uint32_t max_traces, buffer_mb, clock_source;
 	char *program, *cmdline;
 	struct rd_dump_module *modules;

@@ -361,7 +361,7 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 		t->dropped = get(b + h.trace_off[SP_FT_DROPPED], 8);
 		t->iterations = get(b + h.trace_off[SP_FT_ITERATIONS], 8);
 		t->nrec = (uint32_t)get(b + h.trace_off[SP_FT_NREC], 4);
-		t->flags = (uint32_t)get(b + h.trace_off[SP_FT_FLAGS], 4) & SP_TRACE_CLOSED;
+		t->flags = (uint32_t)get(b + h.trace_off[SP_FT_FLAGS], 4) & (SP_TRACE_CLOSED | SP_TRACE_KEPT);
 		t->idlen = (size_t)get(b + h.trace_off[SP_FT_IDLEN], 2);
 		t->id = (const char *)b + h.trace_off[SP_FT_ID];
 		t->len = get(b + h.trace_off[SP_FT_LEN], 8);
@@ -491,6 +491,9 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 	pad8(&o);
 	put64(&o, h.traces_lost);
 	put64(&o, h.cleared);
+	put64(&o, h.filtered);
+	put32(&o, h.keep_slowest);
+	put32(&o, h.min_ms);
 	section_end(&o, at);
 	at = section(&o, SP_SECTION_MODULES);
 	if (h.mods_slot)
