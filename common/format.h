@@ -31,9 +31,11 @@ enum sp__section_kind {
  * span's site), every trace that ended, stored or not, in a log-linear
  * histogram of its duration in ticks: values below 64 exact, then 64
  * buckets per power of two up to 2^48, so a bucket's midpoint is within
- * 0.8% of any value in it. The payload: u32 entries, u32 SP_HIST_BUCKETS,
- * u32 SP_HIST_ENTRY_SIZE, u32 0, then the entries (struct sp__hist_entry);
- * an entry whose site is 0 is unused. */
+ * 0.8% of any value in it. In the flight file: SP_HIST_NAMES entries
+ * (struct sp__hist_entry), site 0: unused. The STATS payload, sparse:
+ * u32 entries, u32 SP_HIST_BUCKETS, then per entry u64 site, seen, sum,
+ * min, max, filtered, evicted, u32 k, u32 0, then k pairs of u32 bucket
+ * (increasing, < SP_HIST_BUCKETS) and u32 count (not 0). */
 #define SP_HIST_BUCKETS 2752u
 #define SP_HIST_NAMES 64u
 struct sp__hist_entry {

@@ -244,13 +244,29 @@ static void write_stats(struct writer *w)
 	uint64_t at = w_section(w, SP_SECTION_STATS);
 	w_u32(w, n);
 	w_u32(w, SP_HIST_BUCKETS);
-	w_u32(w, SP_HIST_ENTRY_SIZE);
-	w_u32(w, 0);
-	for (uint32_t i = 0, k = 0; i < SP_HIST_NAMES && k < n; i++)
-		if (__atomic_load_n(&t[i].site, __ATOMIC_ACQUIRE)) {
-			w_bytes(w, &t[i], sizeof t[i]);
-			k++;
-		}
+	for (uint32_t i = 0, k = 0; i < SP_HIST_NAMES && k < n; i++) {
+		const struct sp__hist_entry *e = &t[i];
+		if (!__atomic_load_n(&e->site, __ATOMIC_ACQUIRE))
+			continue;
+		k++;
+		uint32_t c[SP_HIST_BUCKETS], nz = 0; /* one reading of the counts */
+		for (uint32_t b = 0; b < SP_HIST_BUCKETS; b++)
+			nz += (c[b] = __atomic_load_n(&e->counts[b], __ATOMIC_RELAXED)) != 0;
+		w_u64(w, e->site);
+		w_u64(w, e->seen);
+		w_u64(w, e->sum);
+		w_u64(w, e->min);
+		w_u64(w, e->max);
+		w_u64(w, e->filtered);
+		w_u64(w, e->evicted);
+		w_u32(w, nz);
+		w_u32(w, 0);
+		for (uint32_t b = 0; b < SP_HIST_BUCKETS; b++)
+			if (c[b]) {
+				w_u32(w, b);
+				w_u32(w, c[b]);
+			}
+	}
 	w_section_end(w, at);
 }
 
