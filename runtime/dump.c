@@ -309,7 +309,7 @@ static int write_all(int fd, struct sp__trace **v, size_t n, const struct sp__st
 	w_u32(w, SP_DUMP_HEADER_SIZE);
 	w_u32(w, SP_DUMP_BYTE_ORDER);
 	w_u64(w, 0); /* the file size, at SP_DUMP_SIZE_AT: patched at the end */
-	w_u32(w, (uint32_t)(3 + n));
+	w_u32(w, (uint32_t)(3 + n + (sp__hist_table() ? 1 : 0))); /* + STATS */
 	w_u32(w, 0);
 	w_u64(w, (uint64_t)getpid());
 	w_u64(w, 0);

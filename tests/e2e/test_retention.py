@@ -118,6 +118,70 @@ def kept_traces_are_in_the_flight_file_after_sigkill():
     assert set(slow) <= kept, f"not marked kept: {kept}"
 
 
+def stats(path):
+    return json.loads(run([SPANPROF, "stats", "-f", path, "--json"]).stdout)
+
+
+def exact_quantile(durs, q):
+    """The rank-ceil(q*n) smallest, as `stats` ranks."""
+    s = sorted(durs)
+    r = max(1, min(len(s), -(-int(q * len(s) * 1000000) // 1000000)))
+    return s[r - 1]
+
+
+@case
+def stats_counts_every_trace_with_percentiles_within_1_percent():
+    # Every trace stored, so that `list` gives the exact durations the
+    # runtime recorded; the histogram's figures must be within 1% of them.
+    path, slow = record("all.out", {"SPANPROF_MAX_TRACES": str(FAST + SLOW), "SPANPROF_BUFFER_MB": "256"})
+    durs = [t["duration_ns"] for t in listing(path)["traces"]]
+    eq(len(durs), FAST + SLOW, "all stored")
+    st = stats(path)
+    eq([n["name"] for n in st["names"]], ["cmd"], "names")
+    n = st["names"][0]
+    eq((n["seen"], n["stored"], n["evicted"], n["filtered"]), (FAST + SLOW, FAST + SLOW, 0, 0), "counts")
+    for key, q in (("p50_ns", 0.5), ("p90_ns", 0.9), ("p99_ns", 0.99), ("p999_ns", 0.999)):
+        want = exact_quantile(durs, q)
+        assert abs(n[key] - want) <= 0.01 * want + 1, f"{key}: {n[key]} vs exact {want}"
+    eq(n["min_ns"], min(durs), "min")
+    eq(n["max_ns"], max(durs), "max")
+    assert abs(n["mean_ns"] - sum(durs) / len(durs)) <= 0.01 * sum(durs) / len(durs) + 1, n
+    # The slow ones are above the p99.9 of 20,005: the top 5 are them.
+    assert n["p999_ns"] < min(sorted(durs)[-SLOW:]), n
+    eq(st["totals"]["seen"], FAST + SLOW, "totals seen")
+
+
+@case
+def stats_with_defaults_counts_what_was_evicted():
+    path, slow = record("default2.out", {})
+    n = stats(path)["names"][0]
+    eq((n["seen"], n["stored"], n["evicted"]), (FAST + SLOW, 500, FAST + SLOW - 500), "counts")
+    assert n["max_ns"] >= 50_000_000, f"max {n['max_ns']}: a 50 ms trace"
+    assert n["p99_ns"] < 50_000_000, f"p99 {n['p99_ns']}: 5 slow ones of 20,005 are above it"
+
+
+@case
+def stats_with_min_ms_counts_the_filtered():
+    path, slow = record("min2.out", {"SPANPROF_MIN_MS": "40"})
+    st = stats(path)
+    n = st["names"][0]
+    eq((n["seen"], n["stored"], n["filtered"], n["evicted"]), (FAST + SLOW, SLOW, FAST, 0), "counts")
+    eq(st["totals"]["seen"], FAST + SLOW, "totals seen")
+
+
+@case
+def stats_after_sigkill_reads_the_flight_file():
+    path, slow = record("kill2.out", {}, mode="kill")
+    st = stats(path)
+    n = st["names"][0]
+    eq(n["seen"], FAST + SLOW, "seen")
+    eq(n["stored"], 500, "stored")
+    assert n["max_ns"] >= 50_000_000, n
+    text = run([SPANPROF, "stats", "-f", path]).stdout
+    assert text.splitlines()[1].split()[:3] == ["cmd", str(FAST + SLOW), "500"], text
+    assert "store: 20005 traces seen" in text, text
+
+
 def main():
     print(f"1..{len(results)}")
     failed = 0

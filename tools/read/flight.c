@@ -565,6 +565,9 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 				}
 		}
 		section_end(&o, at);
+		uint32_t nsect = (uint32_t)(3 + nt + 1);
+		if (!o.oom)
+			memcpy(o.p + SP_DUMP_SIZE_AT + 8, &nsect, 4);
 	}
 	if (o.oom) {
 		free(o.p);
