@@ -182,6 +182,18 @@ def stats_after_sigkill_reads_the_flight_file():
     assert "store: 20005 traces seen" in text, text
 
 
+@case
+def top_and_the_web_page_say_what_they_cover():
+    path, slow = record("default3.out", {})
+    text = run([SPANPROF, "top", "-f", path]).stdout
+    assert f"ranked over 500 stored traces of {FAST + SLOW} seen" in text, text[-300:]
+    html = os.path.join(TMP, "page.html")
+    run([SPANPROF, "report", "-f", path, "-o", html])
+    page = open(html, encoding="utf-8").read()
+    assert f'"stats":[{{"name":"cmd","seen":{FAST + SLOW},"stored":500,"evicted":{FAST + SLOW - 500}' in page, \
+        "no stats array in the page's list object"
+
+
 def main():
     print(f"1..{len(results)}")
     failed = 0

@@ -60,49 +60,19 @@ static uint64_t quantile(const struct sp__hist_entry *h, double q)
 static const double qs[] = { 0.5, 0.9, 0.99, 0.999 };
 static const char *const qnames[] = { "p50_ns", "p90_ns", "p99_ns", "p999_ns" };
 
-int cmd_stats(int argc, char **argv)
+/* Every name's statistics over the dumps (*n of them), or NULL when out
+ * of memory; the caller frees. */
+static struct name_stats *stats_gather(struct rd_dump *ds, size_t nd, size_t *np)
 {
-	struct cmd_source src = CMD_SOURCE_DEFAULT;
-	bool json = false;
-	struct cli_parser p;
-	cli_init(&p, "stats", argc, argv);
-	for (int o; (o = cli_next(&p)) != CLI_END;) {
-		switch (o) {
-		case CLI_HELP: return 0;
-		case CLI_ERROR: return 2;
-		case O_JSON: json = true; break;
-		default:
-			if (cmd_source_opt("stats", &src, o, p.arg) < 0)
-				return 2;
-			break;
-		}
-	}
-	if (p.ind < argc)
-		return msg_usagef("stats", "unexpected argument '%s'", argv[p.ind]);
-	struct cmd_set set;
-	if (cmd_open_set(&src, &set))
-		return 1;
 	size_t cap = 0;
-	for (size_t k = 0; k < set.n; k++)
-		cap += set.d[k].nstats;
+	for (size_t k = 0; k < nd; k++)
+		cap += ds[k].nstats;
 	struct name_stats *v = calloc(cap ? cap : 1, sizeof *v);
-	if (!v) {
-		msg_errorf("out of memory");
-		cmd_close_set(&set);
-		return 1;
-	}
+	if (!v)
+		return NULL;
 	size_t n = 0;
-	uint64_t seen = 0, evicted = 0, filtered = 0, dropped_spans = 0, bytes = 0, budget = 0, stored = 0;
-	for (size_t k = 0; k < set.n; k++) {
-		struct rd_dump *d = &set.d[k];
-		seen += d->committed + d->traces_dropped + d->filtered;
-		evicted += d->evicted;
-		filtered += d->filtered;
-		dropped_spans += d->dropped;
-		budget += (uint64_t)d->buffer_mb << 20;
-		stored += d->ntraces;
-		for (size_t i = 0; i < d->ntraces; i++)
-			bytes += d->traces[i].stream_len;
+	for (size_t k = 0; k < nd; k++) {
+		struct rd_dump *d = &ds[k];
 		for (uint32_t i = 0; i < d->nstats; i++) {
 			const struct sp__hist_entry *e = &d->stats[i];
 			const char *nm = site_name(d, e->site);
@@ -127,8 +97,8 @@ int cmd_stats(int argc, char **argv)
 		}
 	}
 	/* stored: the traces of the name in the store now */
-	for (size_t k = 0; k < set.n; k++) {
-		struct rd_dump *d = &set.d[k];
+	for (size_t k = 0; k < nd; k++) {
+		struct rd_dump *d = &ds[k];
 		for (size_t i = 0; i < d->ntraces; i++) {
 			uint32_t head;
 			memcpy(&head, d->traces[i].stream, 4);
@@ -140,27 +110,80 @@ int cmd_stats(int argc, char **argv)
 				}
 		}
 	}
+	*np = n;
+	return v;
+}
+
+void stats_json_names(struct json *j, const char *key, struct rd_dump *ds, size_t nd)
+{
+	size_t n;
+	struct name_stats *v = stats_gather(ds, nd, &n);
+	json_array(j, key);
+	for (size_t i = 0; v && i < n; i++) {
+		const struct name_stats *s = &v[i];
+		json_object(j, NULL);
+		json_str(j, "name", s->name);
+		json_u64(j, "seen", s->h.seen);
+		json_u64(j, "stored", s->stored);
+		json_u64(j, "evicted", s->h.evicted);
+		json_u64(j, "filtered", s->h.filtered);
+		json_u64(j, "min_ns", rd_dump_ns(s->d, s->h.min));
+		for (int q = 0; q < 4; q++)
+			json_u64(j, qnames[q], rd_dump_ns(s->d, quantile(&s->h, qs[q])));
+		json_u64(j, "max_ns", rd_dump_ns(s->d, s->h.max));
+		json_u64(j, "mean_ns", s->h.seen ? rd_dump_ns(s->d, s->h.sum / s->h.seen) : 0);
+		json_end(j);
+	}
+	json_end(j);
+	free(v);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	struct cmd_source src = CMD_SOURCE_DEFAULT;
+	bool json = false;
+	struct cli_parser p;
+	cli_init(&p, "stats", argc, argv);
+	for (int o; (o = cli_next(&p)) != CLI_END;) {
+		switch (o) {
+		case CLI_HELP: return 0;
+		case CLI_ERROR: return 2;
+		case O_JSON: json = true; break;
+		default:
+			if (cmd_source_opt("stats", &src, o, p.arg) < 0)
+				return 2;
+			break;
+		}
+	}
+	if (p.ind < argc)
+		return msg_usagef("stats", "unexpected argument '%s'", argv[p.ind]);
+	struct cmd_set set;
+	if (cmd_open_set(&src, &set))
+		return 1;
+	size_t n;
+	struct name_stats *v = stats_gather(set.d, set.n, &n);
+	if (!v) {
+		msg_errorf("out of memory");
+		cmd_close_set(&set);
+		return 1;
+	}
+	uint64_t seen = 0, evicted = 0, filtered = 0, dropped_spans = 0, bytes = 0, budget = 0, stored = 0;
+	for (size_t k = 0; k < set.n; k++) {
+		const struct rd_dump *d = &set.d[k];
+		seen += d->committed + d->traces_dropped + d->filtered;
+		evicted += d->evicted;
+		filtered += d->filtered;
+		dropped_spans += d->dropped;
+		budget += (uint64_t)d->buffer_mb << 20;
+		stored += d->ntraces;
+		for (size_t i = 0; i < d->ntraces; i++)
+			bytes += d->traces[i].stream_len;
+	}
 	if (json) {
 		struct json j;
 		json_init(&j, stdout);
 		json_object(&j, NULL);
-		json_array(&j, "names");
-		for (size_t i = 0; i < n; i++) {
-			const struct name_stats *s = &v[i];
-			json_object(&j, NULL);
-			json_str(&j, "name", s->name);
-			json_u64(&j, "seen", s->h.seen);
-			json_u64(&j, "stored", s->stored);
-			json_u64(&j, "evicted", s->h.evicted);
-			json_u64(&j, "filtered", s->h.filtered);
-			json_u64(&j, "min_ns", rd_dump_ns(s->d, s->h.min));
-			for (int q = 0; q < 4; q++)
-				json_u64(&j, qnames[q], rd_dump_ns(s->d, quantile(&s->h, qs[q])));
-			json_u64(&j, "max_ns", rd_dump_ns(s->d, s->h.max));
-			json_u64(&j, "mean_ns", s->h.seen ? rd_dump_ns(s->d, s->h.sum / s->h.seen) : 0);
-			json_end(&j);
-		}
-		json_end(&j);
+		stats_json_names(&j, "names", set.d, set.n);
 		json_object(&j, "totals");
 		json_u64(&j, "seen", seen);
 		json_u64(&j, "stored", stored);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "format.h"
 #include "msg.h"
 #include "read/tree.h"
@@ -79,6 +80,13 @@ void page_list_json(struct json *j, struct rd_dump *d, size_t nd, long pid)
 		}
 	}
 	json_end(j);
+	/* The runtime's statistics over every trace ended (spanprof stats),
+	 * when the dumps have them: the page shows them per name. */
+	bool any = false;
+	for (size_t f = 0; f < nd; f++)
+		any |= d[f].nstats > 0;
+	if (any)
+		stats_json_names(j, "stats", d, nd);
 	json_end(j);
 }
 
