@@ -249,7 +249,10 @@ static void write_stats(struct writer *w)
 		if (!__atomic_load_n(&e->site, __ATOMIC_ACQUIRE))
 			continue;
 		k++;
-		uint32_t c[SP_HIST_BUCKETS], nz = 0; /* one reading of the counts */
+		/* one reading of the counts; not on the stack (a signal's may be
+		 * small): the writer runs under dump_lock, as wbuf */
+		static uint32_t c[SP_HIST_BUCKETS];
+		uint32_t nz = 0;
 		for (uint32_t b = 0; b < SP_HIST_BUCKETS; b++)
 			nz += (c[b] = __atomic_load_n(&e->counts[b], __ATOMIC_RELAXED)) != 0;
 		w_u64(w, e->site);
