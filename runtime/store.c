@@ -51,7 +51,14 @@ static uint64_t next_seq, evicted, cleared; /* stored = next_seq - evicted - cle
 static uint64_t spans, iterations; /* in the traces now stored */
 static atomic_size_t used;
 static size_t limit;
-static struct sp__trace **kept; /* the traces flagged SP_TRACE_KEPT, lock held */
+/* The traces flagged SP_TRACE_KEPT, with their name and duration at hand:
+ * an eviction compares against them without touching their blocks. */
+struct kept_ent {
+	struct sp__trace *tr;
+	uint32_t name;
+	uint64_t ticks;
+};
+static struct kept_ent *kept; /* lock held */
 static uint32_t nkept, kept_max;
 static atomic_uint_fast64_t filtered; /* faster than SPANPROF_MIN_MS: not stored */
 
@@ -210,7 +217,7 @@ static uint64_t trace_ticks(const struct sp__trace *tr)
 
 static void unkeep(uint32_t i)
 {
-	kept[i]->flags &= ~SP_TRACE_KEPT;
+	kept[i].tr->flags &= ~SP_TRACE_KEPT;
 	kept[i] = kept[--nkept];
 }
 
@@ -224,19 +231,20 @@ static bool keep(struct sp__trace *tr)
 		return false;
 	uint32_t name = trace_name(tr), n = 0, fastest = UINT32_MAX;
 	for (uint32_t i = 0; i < nkept; i++) {
-		if (trace_name(kept[i]) != name)
+		if (kept[i].name != name)
 			continue;
 		n++;
-		if (fastest == UINT32_MAX || trace_ticks(kept[i]) < trace_ticks(kept[fastest]))
+		if (fastest == UINT32_MAX || kept[i].ticks < kept[fastest].ticks)
 			fastest = i;
 	}
+	uint64_t ticks = trace_ticks(tr);
 	if (n >= sp__cfg.keep_slowest || nkept == kept_max) {
-		if (fastest == UINT32_MAX || trace_ticks(tr) <= trace_ticks(kept[fastest]))
+		if (fastest == UINT32_MAX || ticks <= kept[fastest].ticks)
 			return false;
 		unkeep(fastest); /* stays in the ring, as a recent trace */
 	}
 	tr->flags |= SP_TRACE_KEPT;
-	kept[nkept++] = tr;
+	kept[nkept++] = (struct kept_ent){ tr, name, ticks };
 	return true;
 }
 
@@ -260,7 +268,7 @@ static struct sp__trace *take_victim(void)
 		sp__hist_note(trace_name(tr), false);
 	if (tr && (tr->flags & SP_TRACE_KEPT))
 		for (uint32_t i = 0; i < nkept; i++)
-			if (kept[i] == tr) {
+			if (kept[i].tr == tr) {
 				unkeep(i);
 				break;
 			}
@@ -419,7 +427,7 @@ void sp__store_clear(void)
 			nkept = 0;
 		else if (tr->flags & SP_TRACE_KEPT)
 			for (uint32_t i = 0; i < nkept; i++)
-				if (kept[i] == tr) {
+				if (kept[i].tr == tr) {
 					unkeep(i);
 					break;
 				}
