@@ -24,7 +24,51 @@ enum sp__section_kind {
 	SP_SECTION_MODULES = 2, /* exactly one, before any TRACE */
 	SP_SECTION_SITES = 3,   /* exactly one, before any TRACE */
 	SP_SECTION_TRACE = 4,   /* one per stored trace, oldest first */
+	SP_SECTION_STATS = 5,   /* at most one: statistics over all traces ended (SP_HIST_*) */
 };
+
+/* STATS, and the flight file's statistics area: per trace name (its root
+ * span's site), every trace that ended, stored or not, in a log-linear
+ * histogram of its duration in ticks: values below 64 exact, then 64
+ * buckets per power of two up to 2^48, so a bucket's midpoint is within
+ * 0.8% of any value in it. In the flight file: SP_HIST_NAMES entries
+ * (struct sp__hist_entry), site 0: unused. The STATS payload, sparse:
+ * u32 entries, u32 SP_HIST_BUCKETS, then per entry u64 site, seen, sum,
+ * min, max, filtered, evicted, u32 k, u32 0, then k pairs of u32 bucket
+ * (increasing, < SP_HIST_BUCKETS) and u32 count (not 0). */
+#define SP_HIST_BUCKETS 2752u
+#define SP_HIST_NAMES 64u
+struct sp__hist_entry {
+	uint64_t site;             /* 0: unused */
+	uint64_t seen, sum, min, max; /* ticks */
+	uint64_t filtered, evicted; /* not stored (SPANPROF_MIN_MS), stored then evicted */
+	uint64_t reserved;
+	uint32_t counts[SP_HIST_BUCKETS];
+};
+#define SP_HIST_ENTRY_SIZE 11072u
+_Static_assert(sizeof(struct sp__hist_entry) == SP_HIST_ENTRY_SIZE, "histogram entry size (docs/FORMAT.md)");
+
+static inline __attribute__((no_instrument_function, unused)) uint32_t sp__hist_bucket(uint64_t v)
+{
+	if (v < 64)
+		return (uint32_t)v;
+	int e = 63 - __builtin_clzll(v);
+	if (e > 47)
+		return SP_HIST_BUCKETS - 1;
+	return (uint32_t)(e - 5) * 64 + (uint32_t)((v >> (e - 6)) & 63);
+}
+
+/* The lowest value of bucket b, and its width. */
+static inline __attribute__((no_instrument_function, unused)) uint64_t sp__hist_low(uint32_t b, uint64_t *width)
+{
+	if (b < 64) {
+		*width = 1;
+		return b;
+	}
+	int e = (int)(b / 64) + 5;
+	*width = 1ull << (e - 6);
+	return (64ull + b % 64) << (e - 6);
+}
 
 /* What a span record names (SITES). */
 enum sp__site_kind {
@@ -43,6 +87,7 @@ enum sp__site_kind {
 /* TRACE: a trace's flags. */
 #define SP_TRACE_CLOSED 1u /* closed by spanprof (open at exit or thread end) */
 #define SP_TRACE_UNFINISHED 2u /* still open when the program died (flight file) */
+#define SP_TRACE_KEPT 4u /* kept as one of the slowest of its name (SPANPROF_KEEP_SLOWEST) */
 /* TRACE, after the record stream (absent in older dumps): CPU use. */
 #define SP_TRACE_CPU_SIZE 24u
 #define SP_TRACE_CPU_MEASURED 1u /* its cpu flags: the fields were read */
@@ -167,6 +212,11 @@ struct sp__flight_header {
 	uint64_t cmdq[SP_FLIGHT_CMDQ];      /* entry n % QUEUE: (n + 1) << 8 | command */
 	char exe[SP_FLIGHT_STR_MAX];        /* NUL-terminated */
 	char cmdline[SP_FLIGHT_STR_MAX];
+	/* Added later: 0 in the files of older writers, unread by older readers. */
+	uint64_t filtered;                  /* traces faster than SPANPROF_MIN_MS: not stored */
+	uint32_t keep_slowest, min_ms;      /* the settings, for a reader's hints */
+	uint64_t hist_off;                  /* SP_HIST_NAMES struct sp__hist_entry; 0: none */
+	uint32_t hist_names, reserved4;
 };
 _Static_assert(sizeof(struct sp__flight_header) <= SP_FLIGHT_HEADER_SIZE, "flight header fits its two pages");
 

@@ -17,6 +17,11 @@
 #define PROFILER_MAX_TRACES 500
 #define SP_MAX_TRACES_LIMIT 1000000
 
+/* Slowest traces kept per trace name beside the most recent ones
+ * (SPANPROF_KEEP_SLOWEST, 0..SP_KEEP_SLOWEST_LIMIT; 0: the recent ones only). */
+#define SP_DEFAULT_KEEP_SLOWEST 10
+#define SP_KEEP_SLOWEST_LIMIT 10000
+
 /* Default memory budget of the store, in MiB: committed traces plus the
  * traces being built, oldest traces evicted to stay within it. One trace
  * may use at most half of it; past that it is kept truncated, with the

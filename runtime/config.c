@@ -22,6 +22,7 @@ struct sp__config sp__cfg = {
 	.buffer_mb = SP_DEFAULT_BUFFER_MB,
 	.cpu = true,
 	.str_max = SP_MAX_STR_LEN,
+	.keep_slowest = SP_DEFAULT_KEEP_SLOWEST,
 };
 
 /* How many bytes byte `c` takes in a message: control characters are
@@ -365,6 +366,7 @@ static const char *const known[] = {
 	"SPANPROF_TRACE_CALLS", "SPANPROF_TRACE_ALL", "SPANPROF_EXCLUDE", "SPANPROF_CUMULATIVE",
 	"SPANPROF_TRACE", "SPANPROF_ARGS", "SPANPROF_DEBUG", "SPANPROF_SIGNAL",
 	"SPANPROF_FLIGHT", "SPANPROF_CPU", "SPANPROF_SPAN_CPU", "SPANPROF_STR_MAX",
+	"SPANPROF_KEEP_SLOWEST", "SPANPROF_MIN_MS",
 };
 
 extern char **environ;
@@ -436,6 +438,9 @@ void sp__config_load(void)
 	output_path();
 	c->cpu = parse_bool("SPANPROF_CPU", env("SPANPROF_CPU"), true);
 	c->str_max = parse_uint("SPANPROF_STR_MAX", env("SPANPROF_STR_MAX"), 16, SP_STR_MAX_LIMIT, SP_MAX_STR_LEN);
+	c->keep_slowest = parse_uint("SPANPROF_KEEP_SLOWEST", env("SPANPROF_KEEP_SLOWEST"), 0, SP_KEEP_SLOWEST_LIMIT,
+				     SP_DEFAULT_KEEP_SLOWEST);
+	c->min_ms = parse_uint("SPANPROF_MIN_MS", env("SPANPROF_MIN_MS"), 0, 86400000u, 0);
 	c->span_cpu = parse_bool("SPANPROF_SPAN_CPU", env("SPANPROF_SPAN_CPU"), false);
 	parse_globs("SPANPROF_TRACE_CALLS", env("SPANPROF_TRACE_CALLS"), &c->trace_calls, false);
 	parse_globs("SPANPROF_TRACE_ALL", env("SPANPROF_TRACE_ALL"), &c->trace_all, false);

@@ -169,6 +169,9 @@ static void write_info(struct writer *w, size_t ntraces, struct sp__trace **v, c
 	w_pad8(w);
 	w_u64(w, atomic_load(&sp__g.traces_lost));
 	w_u64(w, st.cleared);
+	w_u64(w, sp__store_filtered());
+	w_u32(w, sp__cfg.keep_slowest);
+	w_u32(w, sp__cfg.min_ms);
 	w_section_end(w, at);
 }
 
@@ -229,6 +232,47 @@ static void write_sites(struct writer *w)
 	w_section_end(w, at);
 }
 
+/* STATS: the histograms of every trace ended, per name (hist.c). */
+static void write_stats(struct writer *w)
+{
+	const struct sp__hist_entry *t = sp__hist_table();
+	if (!t)
+		return;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < SP_HIST_NAMES; i++)
+		n += __atomic_load_n(&t[i].site, __ATOMIC_ACQUIRE) != 0;
+	uint64_t at = w_section(w, SP_SECTION_STATS);
+	w_u32(w, n);
+	w_u32(w, SP_HIST_BUCKETS);
+	for (uint32_t i = 0, k = 0; i < SP_HIST_NAMES && k < n; i++) {
+		const struct sp__hist_entry *e = &t[i];
+		if (!__atomic_load_n(&e->site, __ATOMIC_ACQUIRE))
+			continue;
+		k++;
+		/* one reading of the counts; not on the stack (a signal's may be
+		 * small): the writer runs under dump_lock, as wbuf */
+		static uint32_t c[SP_HIST_BUCKETS];
+		uint32_t nz = 0;
+		for (uint32_t b = 0; b < SP_HIST_BUCKETS; b++)
+			nz += (c[b] = __atomic_load_n(&e->counts[b], __ATOMIC_RELAXED)) != 0;
+		w_u64(w, e->site);
+		w_u64(w, e->seen);
+		w_u64(w, e->sum);
+		w_u64(w, e->min);
+		w_u64(w, e->max);
+		w_u64(w, e->filtered);
+		w_u64(w, e->evicted);
+		w_u32(w, nz);
+		w_u32(w, 0);
+		for (uint32_t b = 0; b < SP_HIST_BUCKETS; b++)
+			if (c[b]) {
+				w_u32(w, b);
+				w_u32(w, c[b]);
+			}
+	}
+	w_section_end(w, at);
+}
+
 static void write_trace(struct writer *w, const struct sp__trace *tr)
 {
 	uint64_t at = w_section(w, SP_SECTION_TRACE);
@@ -268,7 +312,7 @@ static int write_all(int fd, struct sp__trace **v, size_t n, const struct sp__st
 	w_u32(w, SP_DUMP_HEADER_SIZE);
 	w_u32(w, SP_DUMP_BYTE_ORDER);
 	w_u64(w, 0); /* the file size, at SP_DUMP_SIZE_AT: patched at the end */
-	w_u32(w, (uint32_t)(3 + n));
+	w_u32(w, (uint32_t)(3 + n + (sp__hist_table() ? 1 : 0))); /* + STATS */
 	w_u32(w, 0);
 	w_u64(w, (uint64_t)getpid());
 	w_u64(w, 0);
@@ -278,6 +322,7 @@ static int write_all(int fd, struct sp__trace **v, size_t n, const struct sp__st
 	write_sites(w);
 	for (size_t i = 0; i < n; i++)
 		write_trace(w, v[i]);
+	write_stats(w);
 	uint64_t end = w_pos(w);
 	w_patch64(w, SP_DUMP_SIZE_AT, end);
 	return w->err ? -w->err : 0;

@@ -376,8 +376,15 @@ void sp__flight_counters(uint64_t head, uint64_t tail, const struct sp__store_st
 	h->iterations = st->iterations;
 	h->spans_dropped = atomic_load(&sp__g.spans_dropped);
 	h->traces_lost = atomic_load(&sp__g.traces_lost);
+	h->filtered = sp__store_filtered();
 	__atomic_store_n(&h->ring_tail, tail, __ATOMIC_RELEASE);
 	__atomic_store_n(&h->ring_head, head, __ATOMIC_RELEASE);
+}
+
+void sp__flight_filtered(uint64_t n)
+{
+	if (sp__fl.base && !sp__fl.detached)
+		__atomic_store_n(&H()->filtered, n, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------------
@@ -419,6 +426,8 @@ static void fill_header(struct sp__flight_header *h, size_t size)
 	sp__clock_ref(&tick, &h->ref_wall_ns, &h->ref_mono_ns);
 	h->ref_tick = tick;
 	h->max_traces = sp__cfg.max_traces;
+	h->keep_slowest = sp__cfg.keep_slowest;
+	h->min_ms = sp__cfg.min_ms;
 	h->buffer_mb = sp__cfg.buffer_mb;
 	h->clock_source = (uint32_t)sp__clock_source();
 	static const uint16_t toff[SP_FT_COUNT] = {
@@ -525,6 +534,8 @@ void sp__flight_init(void)
 	size_t mods_off = off;
 	off += 2 * (size_t)MODS_AREA;
 	off = sp__page_round(off);
+	size_t hist_off = off;
+	off += sp__page_round((size_t)SP_HIST_NAMES * SP_HIST_ENTRY_SIZE);
 	size_t data_off = off;
 	size_t size = data_off + data_size;
 
@@ -550,6 +561,7 @@ void sp__flight_init(void)
 	sp__fl.data_size = data_size;
 	sp__fl.threads = base + threads_off;
 	sp__fl.ring = (void **)(base + ring_off);
+	sp__fl.hist = (struct sp__hist_entry *)(base + hist_off);
 	if (!setup_private()) {
 		sp__warn("out of memory for %s; traces kept in memory until exit", path);
 		munmap(base, size);
@@ -569,6 +581,8 @@ void sp__flight_init(void)
 	h->sites_size = SITES_AREA;
 	h->mods_off = mods_off;
 	h->mods_size = MODS_AREA;
+	h->hist_off = hist_off;
+	h->hist_names = SP_HIST_NAMES;
 	__atomic_store_n(&h->state, SP_FLIGHT_RUNNING, __ATOMIC_RELEASE);
 	if (fstat(fd, &st) == 0) {
 		sp__fl.dev = st.st_dev;

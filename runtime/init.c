@@ -104,6 +104,7 @@ static void fork_child(void)
 	sp__flight_fork_child();
 	sp__thread_fork_child();
 	sp__store_fork_child();
+	sp__hist_fork_child();
 	sp__dump_fork_child();
 	sp__control_fork_child();
 }

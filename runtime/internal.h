@@ -162,6 +162,8 @@ struct sp__config {
 	bool cpu;      /* SPANPROF_CPU: CPU time and switches per trace */
 	bool span_cpu; /* SPANPROF_SPAN_CPU: the same per SP_SPAN / SP_SCOPE */
 	uint32_t str_max; /* SPANPROF_STR_MAX: ids, string data and arguments kept */
+	uint32_t keep_slowest; /* SPANPROF_KEEP_SLOWEST: slowest traces kept per name, 0: FIFO only */
+	uint32_t min_ms;       /* SPANPROF_MIN_MS: faster traces are not stored */
 };
 extern SP_HIDDEN struct sp__config sp__cfg;
 SP_HIDDEN void sp__config_load(void);
@@ -380,6 +382,7 @@ struct sp__flight {
 	size_t data_size;
 	uint8_t *threads;   /* thread slots */
 	void **ring;        /* the store's ring */
+	struct sp__hist_entry *hist; /* statistics per trace name (hist.c) */
 	bool detached;      /* a fork child: a private view, no longer the file */
 	atomic_int closed;  /* finalized at exit: nothing changes in it any more */
 	dev_t dev;

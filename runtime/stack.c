@@ -151,6 +151,7 @@ void sp__commit(struct sp__thread *t)
 			h->cpu = (struct sp__cpu_use){ 0 };
 		if (t->dropped)
 			atomic_fetch_add(&sp__g.spans_dropped, t->dropped);
+		sp__hist_add(root->head & SP_REC_SITE_MASK, h->t1 - h->t0); /* every trace, stored or not */
 		int e = errno;
 		sp__store_commit(t); /* may take the buffer */
 		errno = e;

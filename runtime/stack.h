@@ -221,6 +221,13 @@ SP_HIDDEN void sp__budget_release(size_t bytes);
 SP_HIDDEN size_t sp__budget_limit(void);
 SP_HIDDEN void sp__store_commit(struct sp__thread *t);
 SP_HIDDEN void sp__store_clear(void);
+SP_HIDDEN uint64_t sp__store_filtered(void);
+/* hist.c: statistics over every trace ended, per name (root site). */
+SP_HIDDEN void sp__hist_init(void);
+SP_HIDDEN void sp__hist_add(uint32_t site, uint64_t ticks);
+SP_HIDDEN void sp__hist_note(uint32_t site, bool filtered); /* not stored, or evicted */
+SP_HIDDEN struct sp__hist_entry *sp__hist_table(void);
+SP_HIDDEN void sp__hist_fork_child(void); /* traces faster than SPANPROF_MIN_MS */
 SP_HIDDEN void sp__trace_put(struct sp__trace *tr); /* drop a reference */
 /* References to the stored traces, oldest first, in a mapped array (NULL
  * with *n = 0 when there is no store). *err: 0, or -ENOMEM (no memory for
@@ -242,6 +249,7 @@ SP_HIDDEN void *sp__store_block(size_t size);
  * more (the file is being closed). */
 SP_HIDDEN bool sp__store_close(void);
 /* flight.c: the counters, mirrored into the file (store lock held). */
+SP_HIDDEN void sp__flight_filtered(uint64_t n);
 SP_HIDDEN void sp__flight_counters(uint64_t head, uint64_t tail, const struct sp__store_stats *st);
 SP_HIDDEN void sp__store_atfork_prepare(void);
 SP_HIDDEN void sp__store_atfork_parent(void);

@@ -16,6 +16,18 @@
  * goes. The lock is held only for pointer moves: no thread holds it while
  * it builds a trace, and none waits on anything while holding it.
  *
+ * Tail-based retention (SPANPROF_KEEP_SLOWEST): the trace the ring would
+ * evict is first weighed against the slowest traces kept of its name (its
+ * root span's site). One of the slowest is flagged SP_TRACE_KEPT and moved
+ * from the tail to the head of the ring instead of being evicted, so that
+ * a slow command survives any number of fast ones after it, eviction takes
+ * the recent traces first, and the ring (thus the flight file) keeps its
+ * layout: a kept trace is an entry like any other, only its position no
+ * longer follows its seq (readers order by seq). The kept ones are also
+ * indexed in `kept` (memory, lock held), at most half the ring, so the
+ * recent traces always have room. A kept trace that a slower one of its
+ * name displaces loses its flag and ages out as a recent one.
+ *
  * With a flight file (flight.c), the ring and every block are in the file:
  * blocks come from its buddy allocator (all sizes, no free-list cache), a
  * handed-over buffer is kept whole, and the counters are mirrored into
@@ -39,6 +51,16 @@ static uint64_t next_seq, evicted, cleared; /* stored = next_seq - evicted - cle
 static uint64_t spans, iterations; /* in the traces now stored */
 static atomic_size_t used;
 static size_t limit;
+/* The traces flagged SP_TRACE_KEPT, with their name and duration at hand:
+ * an eviction compares against them without touching their blocks. */
+struct kept_ent {
+	struct sp__trace *tr;
+	uint32_t name;
+	uint64_t ticks;
+};
+static struct kept_ent *kept; /* lock held */
+static uint32_t nkept, kept_max;
+static atomic_uint_fast64_t filtered; /* faster than SPANPROF_MIN_MS: not stored */
 
 void sp__store_init(void)
 {
@@ -47,6 +69,20 @@ void sp__store_init(void)
 	if (!ring)
 		cap = 0;
 	limit = (size_t)sp__cfg.buffer_mb << 20;
+	sp__hist_init();
+	kept_max = cap / 2;
+	if (sp__cfg.keep_slowest && kept_max) {
+		kept = sp__map((size_t)kept_max * sizeof *kept);
+		if (!kept)
+			kept_max = 0;
+	} else {
+		kept_max = 0;
+	}
+}
+
+uint64_t sp__store_filtered(void)
+{
+	return atomic_load(&filtered);
 }
 
 /* ------------------------------------------------------------------------
@@ -166,6 +202,79 @@ static struct sp__trace *take_oldest(void)
 	return tr;
 }
 
+/* A trace's name: its root span's site. */
+static uint32_t trace_name(const struct sp__trace *tr)
+{
+	uint32_t head;
+	memcpy(&head, (const uint8_t *)tr + SP_TRACE_HDR, sizeof head);
+	return head & SP_REC_SITE_MASK;
+}
+
+static uint64_t trace_ticks(const struct sp__trace *tr)
+{
+	return tr->t1 - tr->t0;
+}
+
+static void unkeep(uint32_t i)
+{
+	kept[i].tr->flags &= ~SP_TRACE_KEPT;
+	kept[i] = kept[--nkept];
+}
+
+/* Is `tr`, about to be evicted, one of the slowest of its name? Flags and
+ * indexes it when it is (lock held). */
+static bool keep(struct sp__trace *tr)
+{
+	if (tr->flags & SP_TRACE_KEPT)
+		return true;
+	if (!kept_max || !tr->nrec)
+		return false;
+	uint32_t name = trace_name(tr), n = 0, fastest = UINT32_MAX;
+	for (uint32_t i = 0; i < nkept; i++) {
+		if (kept[i].name != name)
+			continue;
+		n++;
+		if (fastest == UINT32_MAX || kept[i].ticks < kept[fastest].ticks)
+			fastest = i;
+	}
+	uint64_t ticks = trace_ticks(tr);
+	if (n >= sp__cfg.keep_slowest || nkept == kept_max) {
+		if (fastest == UINT32_MAX || ticks <= kept[fastest].ticks)
+			return false;
+		unkeep(fastest); /* stays in the ring, as a recent trace */
+	}
+	tr->flags |= SP_TRACE_KEPT;
+	kept[nkept++] = (struct kept_ent){ tr, name, ticks };
+	return true;
+}
+
+/* Take the trace to evict out of the ring: the oldest that is not kept,
+ * the kept ones met on the way moved to the head (lock held). */
+static struct sp__trace *take_victim(void)
+{
+	for (uint64_t n = head - tail; n > 0; n--) {
+		struct sp__trace *tr = take_oldest();
+		if (!keep(tr)) {
+			sp__hist_note(trace_name(tr), false);
+			return tr;
+		}
+		ring[head % cap] = tr;
+		head++;
+		spans += tr->nrec;
+		iterations += tr->iterations;
+	}
+	struct sp__trace *tr = take_oldest(); /* all kept (a tiny ring) */
+	if (tr)
+		sp__hist_note(trace_name(tr), false);
+	if (tr && (tr->flags & SP_TRACE_KEPT))
+		for (uint32_t i = 0; i < nkept; i++)
+			if (kept[i].tr == tr) {
+				unkeep(i);
+				break;
+			}
+	return tr;
+}
+
 /* Mirror the counters into the flight file (lock held). */
 static bool store_closed; /* lock held */
 
@@ -194,7 +303,7 @@ static bool evict_one(void)
 		sp__unlock(&sp__store_lock);
 		return false;
 	}
-	struct sp__trace *tr = take_oldest();
+	struct sp__trace *tr = take_victim();
 	if (tr)
 		evicted++;
 	mirror();
@@ -241,6 +350,12 @@ void *sp__store_block(size_t size)
 void sp__store_commit(struct sp__thread *t)
 {
 	struct sp__trace *h = (struct sp__trace *)t->buf;
+	if (sp__cfg.min_ms && sp__ticks_to_ns(h->t1 - h->t0) < (uint64_t)sp__cfg.min_ms * 1000000u) {
+		/* counted, not stored: the buffer stays */
+		sp__hist_note(trace_name(h), true);
+		sp__flight_filtered(atomic_fetch_add(&filtered, 1) + 1);
+		return;
+	}
 	size_t need = SP_TRACE_HDR + h->len;
 	size_t size = block_size(need);
 	struct sp__trace *tr = NULL;
@@ -285,7 +400,7 @@ void sp__store_commit(struct sp__thread *t)
 		return;
 	}
 	if (head - tail == cap) {
-		old = take_oldest();
+		old = take_victim();
 		evicted++;
 	}
 	__atomic_store_n(&tr->seq, ++next_seq, __ATOMIC_RELEASE); /* the commit word, last */
@@ -308,11 +423,50 @@ void sp__store_clear(void)
 		struct sp__trace *tr = store_closed ? NULL : take_oldest();
 		if (tr)
 			cleared++;
+		if (!tr)
+			nkept = 0;
+		else if (tr->flags & SP_TRACE_KEPT)
+			for (uint32_t i = 0; i < nkept; i++)
+				if (kept[i].tr == tr) {
+					unkeep(i);
+					break;
+				}
 		mirror();
 		sp__unlock(&sp__store_lock);
 		if (!tr)
 			return;
 		sp__trace_put(tr);
+	}
+}
+
+/* Order v by seq (kept traces move in the ring): a heap sort, in place,
+ * without malloc. */
+static void sift(struct sp__trace **v, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			return;
+		if (c + 1 < n && v[c + 1]->seq > v[c]->seq)
+			c++;
+		if (v[i]->seq >= v[c]->seq)
+			return;
+		struct sp__trace *x = v[i];
+		v[i] = v[c];
+		v[c] = x;
+		i = c;
+	}
+}
+
+static void sort_by_seq(struct sp__trace **v, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift(v, i, n);
+	for (size_t e = n; e > 1; e--) {
+		struct sp__trace *x = v[0];
+		v[0] = v[e - 1];
+		v[e - 1] = x;
+		sift(v, 0, e - 1);
 	}
 }
 
@@ -355,6 +509,8 @@ struct sp__trace **sp__store_grab_stats(size_t *n, struct sp__store_stats *st, i
 		st->iterations = iterations;
 	}
 	sp__unlock(&sp__store_lock);
+	if (nkept || kept_max)
+		sort_by_seq(v, k);
 	*n = k;
 	return v;
 }
@@ -391,6 +547,8 @@ void sp__store_fork_child(void)
 		block_free(tr, tr->size);
 	}
 	head = tail = 0;
+	nkept = 0;
+	atomic_store(&filtered, 0);
 	next_seq = evicted = cleared = spans = iterations = 0;
 	atomic_store(&sp__g.spans_dropped, 0); /* the parent's losses are its own */
 	atomic_store(&sp__g.traces_lost, 0);

@@ -37,9 +37,10 @@ title "The manual probes (SPANPROF_ENABLED=1): one trace per command, its CPU ti
 SPANPROF_ENABLED=1 SPANPROF_OUTPUT="$out/datagrid.out" build/samples/datagrid
 "$sp" pie -f "$out/datagrid.out" slowest --min-pct 0.5 --svg "$out/pie.svg"
 "$sp" list -f "$out/datagrid.out"
-# Issue 11, items 1-2 (tail-based retention, statistics over all traffic)
-# go here: `spanprof stats`, and the kept slowest traces among the recent
-# ones in `list --sort duration`.
+title "Every command that ended, stored or not: counts and percentiles per name (spanprof stats)"
+"$sp" stats -f "$out/datagrid.out"
+title "The slow commands are kept among the recent ones (SPANPROF_KEEP_SLOWEST): slowest first, marked (kept: slowest)"
+"$sp" list -f "$out/datagrid.out" --sort duration --limit 12
 title "The slowest command: its header says how much of it was off the CPU"
 "$sp" show -f "$out/datagrid.out" slowest
 printf '\nPie charts: %s/pie.svg, %s/render_row.svg (open in a browser)\n' "$out" "$out"

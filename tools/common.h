@@ -105,4 +105,9 @@ int cmd_bound_opt(const struct cli_parser *p, int o, double *min_ms, unsigned lo
 #define CMD_OPT_WIDTH { 0, "width", "N", "fit names to N columns", 'X' }
 #define CMD_OPT_PID { 'p', "pid", "PID", "read a running program instead (it needs SPANPROF_SIGNAL)", 'p' }
 
+/* cmd/stats.c: the statistics of every trace ended, per name (STATS),
+ * as a JSON array under `key` (spanprof stats --json, the web page). */
+struct json;
+void stats_json_names(struct json *j, const char *key, struct rd_dump *d, size_t nd);
+
 #endif

@@ -18,6 +18,7 @@
 #include "spanprof_constants.h"
 
 int cmd_list(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
@@ -31,7 +32,7 @@ int cmd_ui(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 extern const struct cli_opt list_opts[], show_opts[], help_opts[], ctl_opts[], pie_opts[], top_opts[], diff_opts[],
-	export_opts[], run_opts[], push_opts[], ui_opts[], report_opts[];
+	export_opts[], run_opts[], push_opts[], ui_opts[], report_opts[], stats_opts[];
 
 const struct cli_cmd cli_cmds[] = {
 	{ "list", cmd_list, "List the traces of a dump: one line per command or request.",
@@ -41,6 +42,14 @@ const struct cli_cmd cli_cmds[] = {
 	  "glob: -f 'spanprof.out.*') list as one, by start, with a pid column first when they\n"
 	  "come from several processes.",
 	  list_opts, false },
+	{ "stats", cmd_stats, "Statistics of every trace that ended, stored or not: counts and percentiles per name.",
+	  "[-f FILE... | -p PID] [--json]",
+	  "Per trace name: seen (traces that ended), stored (in the store now), evicted,\n"
+	  "filtered (faster than SPANPROF_MIN_MS), then min, p50, p90, p99, p99.9, max and\n"
+	  "mean of all of them, from the runtime's histograms (within 1%). The last line: the\n"
+	  "store's totals (traces seen, evicted, dropped spans, bytes used of the budget).\n"
+	  "Reads a dump, a flight file after a crash, or a live process (-p).",
+	  stats_opts, false },
 	{ "show", cmd_show, "Show one trace as a tree: total, self and share of each span.",
 	  "[-f FILE... | -p PID] [--zoom PATH|NODE] [--depth D] [--min-pct X] [--merge N] [--json] SEQ",
 	  "SEQ is a trace number from 'list', or first, last, slowest; PID:SEQ among the dumps\n"

@@ -60,9 +60,17 @@ static int terminal_width(void)
 	return v > 0 && v < 100000 ? v : 80;
 }
 
+static bool is_kept(const struct row *r)
+{
+	return r->d->traces[r->index].flags & SP_TRACE_KEPT;
+}
+
+/* Longest first, the kept slowest traces before the recent ones. */
 static int by_duration(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
+	if (is_kept(x) != is_kept(y))
+		return is_kept(x) ? -1 : 1;
 	return x->dur_ns < y->dur_ns ? 1 : x->dur_ns > y->dur_ns ? -1 : (x->order > y->order) - (x->order < y->order);
 }
 
@@ -86,8 +94,9 @@ static int by_start(const void *a, const void *b)
  * evicted, cleared, or dropped (never stored); the first three add up to
  * the traces stored since start. */
 struct totals {
-	uint64_t committed, evicted, cleared, traces_dropped, dropped;
+	uint64_t committed, evicted, cleared, traces_dropped, dropped, filtered;
 	size_t ntraces;
+	uint32_t keep_slowest, min_ms;
 };
 
 static struct totals sum(const struct cmd_set *set)
@@ -100,6 +109,9 @@ static struct totals sum(const struct cmd_set *set)
 		t.cleared += d->cleared;
 		t.traces_dropped += d->traces_dropped;
 		t.dropped += d->dropped;
+		t.filtered += d->filtered;
+		t.keep_slowest = d->keep_slowest;
+		t.min_ms = d->min_ms > t.min_ms ? d->min_ms : t.min_ms;
 		t.ntraces += d->ntraces;
 	}
 	return t;
@@ -112,19 +124,30 @@ static uint64_t traces_ended(const struct totals *d)
 
 static bool any_loss(const struct totals *d)
 {
-	return d->evicted || d->cleared || d->traces_dropped || d->dropped;
+	return d->evicted || d->cleared || d->traces_dropped || d->dropped || d->filtered;
 }
 
 static void print_footer(const struct totals *d)
 {
-	printf("%llu traces ended: %zu stored, %llu evicted, %llu cleared, %llu dropped; %llu spans dropped\n",
-	       (unsigned long long)traces_ended(d), d->ntraces, (unsigned long long)d->evicted,
-	       (unsigned long long)d->cleared, (unsigned long long)d->traces_dropped, (unsigned long long)d->dropped);
+	printf("%llu traces ended: %zu stored, %llu evicted, %llu cleared, %llu dropped",
+	       (unsigned long long)(traces_ended(d) + d->filtered), d->ntraces, (unsigned long long)d->evicted,
+	       (unsigned long long)d->cleared, (unsigned long long)d->traces_dropped);
+	if (d->filtered)
+		printf(", %llu filtered", (unsigned long long)d->filtered);
+	printf("; %llu spans dropped\n", (unsigned long long)d->dropped);
+	/* What to change to keep more: one line, so that a loss is never silent. */
+	if (d->evicted)
+		printf("%llu trace%s evicted: SPANPROF_MAX_TRACES and SPANPROF_BUFFER_MB keep more recent ones, "
+		       "SPANPROF_KEEP_SLOWEST (now %u) more of the slowest of each name\n",
+		       (unsigned long long)d->evicted, d->evicted == 1 ? " was" : "s were", d->keep_slowest);
+	if (d->filtered)
+		printf("%llu trace%s faster than SPANPROF_MIN_MS=%u not stored: a lower SPANPROF_MIN_MS keeps more\n",
+		       (unsigned long long)d->filtered, d->filtered == 1 ? " was" : "s were", d->min_ms);
 }
 
 static void json_counts(struct json *j, const struct totals *d)
 {
-	page_counts_json(j, d->committed, d->ntraces, d->evicted, d->cleared, d->traces_dropped, d->dropped);
+	page_counts_json(j, d->committed, d->ntraces, d->evicted, d->cleared, d->traces_dropped, d->dropped, d->filtered);
 }
 
 static void print_json(const struct totals *tot, const struct row *rows, size_t n, bool counts, bool pids)
@@ -155,6 +178,8 @@ static void print_json(const struct totals *tot, const struct row *rows, size_t 
 		json_u64(&j, "dropped_spans", t->dropped);
 		if (t->flags & SP_TRACE_UNFINISHED)
 			json_bool(&j, "unfinished", true);
+		if (t->flags & SP_TRACE_KEPT)
+			json_str(&j, "kept", "slowest");
 		if (pids)
 			json_u64(&j, "pid", d->pid);
 		model_json_cpu(&j, t);
@@ -295,7 +320,10 @@ int cmd_list(int argc, char **argv)
 			       t->cpu_measured ? fmt_ms(cpu, sizeof cpu, t->cpu_ns) : "-",
 			       fmt_wall(wall, sizeof wall, rd_dump_wall_ns(d, t->t0)), (unsigned long long)t->tid,
 			       t->nrec,
-			       t->flags & SP_TRACE_UNFINISHED ? "  (unfinished)" : t->dropped ? "  (truncated)" : "");
+			       t->flags & SP_TRACE_UNFINISHED ? "  (unfinished)"
+			       : t->dropped		      ? "  (truncated)"
+			       : t->flags & SP_TRACE_KEPT     ? "  (kept: slowest)"
+							      : "");
 			free(idb);
 		}
 		if (n < tot.ntraces)

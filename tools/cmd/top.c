@@ -172,6 +172,7 @@ struct table {
 	 * is formatted and hashed once per site, not once per span. */
 	long *site_agg;
 	uint32_t nsites;
+	uint64_t seen; /* traces that ended, stored or not (evicted, filtered, dropped) */
 };
 
 #define AGG_UNKNOWN (-3L)
@@ -380,6 +381,10 @@ static void print_text(const struct table *tb, size_t shown, unsigned width)
 	}
 	printf("\n%zu %s in %zu traces%s\n", tb->n, tb->fn ? "functions" : "names", tb->ntraces,
 	       shown < tb->n ? " (some not shown: --limit)" : "");
+	/* The ranking covers the stored traces only: say of how many. */
+	if (tb->seen > tb->ntraces)
+		printf("ranked over %zu stored traces of %llu seen; 'spanprof stats' has percentiles over all of them\n",
+		       tb->ntraces, (unsigned long long)tb->seen);
 }
 
 static void table_free(struct table *tb)
@@ -441,8 +446,11 @@ int cmd_top(int argc, char **argv)
 		return 1;
 	struct table tb = { .fn = !strcmp(by, "function") };
 	int rc = 0;
-	for (size_t i = 0; i < set.n && !rc; i++) /* many dumps: one table */
+	for (size_t i = 0; i < set.n && !rc; i++) { /* many dumps: one table */
+		const struct rd_dump *d = &set.d[i];
+		tb.seen += d->committed + d->traces_dropped + d->filtered;
 		rc = collect(&tb, &set.d[i]);
+	}
 	if (!rc) {
 		rank(&tb);
 		size_t shown = tb.n < limit ? tb.n : (size_t)limit;

@@ -172,6 +172,13 @@ static int read_info(struct rd_dump *d, struct cur *c, char *err, size_t errlen)
 		d->traces_dropped = U64(c);
 		d->cleared = U64(c);
 	}
+	if (!c->bad && c->end - c->pos >= 16) {
+		d->filtered = U64(c);
+		d->keep_slowest = U32(c);
+		d->min_ms = U32(c);
+	} else {
+		d->keep_slowest = SP_DEFAULT_KEEP_SLOWEST; /* older dumps: unknown */
+	}
 	if (!(d->ticks_per_ns > 1e-6 && d->ticks_per_ns < 1e6))
 		return fail(d, err, errlen, "corrupt: clock rate %g ticks/ns (byte %zu)", d->ticks_per_ns, at + 8);
 	if (!(d->overhead_per_span_ns >= 0 && d->overhead_per_span_ns < 1e9))
@@ -290,6 +297,40 @@ static int read_trace(struct rd_dump *d, struct cur *c, size_t sect, char *err, 
 		(void)U32(c);
 	}
 	d->ntraces++;
+	return 0;
+}
+
+static int read_stats(struct rd_dump *d, struct cur *c, size_t at, char *err, size_t errlen)
+{
+	uint32_t n = U32(c), nb = U32(c);
+	if (c->bad || nb != SP_HIST_BUCKETS || n > SP_HIST_NAMES * 64u || n > (c->end - c->pos) / 64)
+		return fail(d, err, errlen, "corrupt: STATS header (byte %zu)", at);
+	d->stats = calloc(n ? n : 1, sizeof *d->stats);
+	if (!d->stats)
+		return fail(d, err, errlen, "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		struct sp__hist_entry *e = &d->stats[i];
+		e->site = U64(c);
+		e->seen = U64(c);
+		e->sum = U64(c);
+		e->min = U64(c);
+		e->max = U64(c);
+		e->filtered = U64(c);
+		e->evicted = U64(c);
+		uint32_t k = U32(c);
+		(void)U32(c);
+		if (c->bad || !e->site || k > SP_HIST_BUCKETS || k > (c->end - c->pos) / 8)
+			return fail(d, err, errlen, "corrupt: STATS entry %u (byte %zu)", i + 1, c->pos);
+		for (uint32_t j = 0, last = 0; j < k; j++) {
+			uint32_t b = U32(c), cnt = U32(c);
+			if (b >= SP_HIST_BUCKETS || (j && b <= last) || !cnt)
+				return fail(d, err, errlen, "corrupt: STATS entry %u bucket %u (byte %zu)", i + 1, b,
+					    c->pos - 8);
+			e->counts[b] = cnt;
+			last = b;
+		}
+	}
+	d->nstats = n;
 	return 0;
 }
 
@@ -412,6 +453,8 @@ static int parse(struct rd_dump *d, bool unchecked, char *err, size_t errlen)
 				return fail(d, err, errlen, "corrupt: a trace before INFO, MODULES and SITES (byte %zu)",
 					    at);
 			rc = read_trace(d, &s, at, err, errlen);
+		} else if (type == SP_SECTION_STATS && !d->stats) {
+			rc = read_stats(d, &s, at, err, errlen);
 		} else if (type >= SP_SECTION_INFO && type <= SP_SECTION_SITES) {
 			return fail(d, err, errlen, "corrupt: section type %u twice (byte %zu)", type, at);
 		} /* else: a section of a later version, skipped */
@@ -437,6 +480,7 @@ void rd_dump_close(struct rd_dump *d)
 	}
 	for (size_t i = 0; i < d->ntraces; i++)
 		free(d->traces[i].id);
+	free(d->stats);
 	if (d->traces) /* a partial entry, left by a failed read */
 		free(d->traces[d->ntraces].id);
 	free(d->modules);

@@ -361,7 +361,7 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 		t->dropped = get(b + h.trace_off[SP_FT_DROPPED], 8);
 		t->iterations = get(b + h.trace_off[SP_FT_ITERATIONS], 8);
 		t->nrec = (uint32_t)get(b + h.trace_off[SP_FT_NREC], 4);
-		t->flags = (uint32_t)get(b + h.trace_off[SP_FT_FLAGS], 4) & SP_TRACE_CLOSED;
+		t->flags = (uint32_t)get(b + h.trace_off[SP_FT_FLAGS], 4) & (SP_TRACE_CLOSED | SP_TRACE_KEPT);
 		t->idlen = (size_t)get(b + h.trace_off[SP_FT_IDLEN], 2);
 		t->id = (const char *)b + h.trace_off[SP_FT_ID];
 		t->len = get(b + h.trace_off[SP_FT_LEN], 8);
@@ -401,6 +401,7 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 			h.cleared = now.cleared;
 			h.spans_dropped = now.spans_dropped;
 			h.traces_lost = now.traces_lost;
+			h.filtered = now.filtered;
 			f_sites = meta;
 			f_mods = meta + h.sites_size;
 		}
@@ -491,6 +492,9 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 	pad8(&o);
 	put64(&o, h.traces_lost);
 	put64(&o, h.cleared);
+	put64(&o, h.filtered);
+	put32(&o, h.keep_slowest);
+	put32(&o, h.min_ms);
 	section_end(&o, at);
 	at = section(&o, SP_SECTION_MODULES);
 	if (h.mods_slot)
@@ -527,6 +531,44 @@ int rd_flight_convert(const char *path, const uint8_t *f, size_t size, struct rd
 	}
 	free(v);
 	free(meta);
+	/* The statistics of every trace ended (files of older writers: none),
+	 * as they are now: counters a live program moves, read as numbers. */
+	if (h.hist_off && h.hist_names <= 4096 && h.hist_off <= size &&
+	    (uint64_t)h.hist_names * SP_HIST_ENTRY_SIZE <= size - h.hist_off) {
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < h.hist_names; i++)
+			n += get(f + h.hist_off + (size_t)i * SP_HIST_ENTRY_SIZE, 8) != 0;
+		size_t at = section(&o, SP_SECTION_STATS);
+		put32(&o, n);
+		put32(&o, SP_HIST_BUCKETS);
+		for (uint32_t i = 0; i < h.hist_names; i++) {
+			struct sp__hist_entry e;
+			memcpy(&e, f + h.hist_off + (size_t)i * SP_HIST_ENTRY_SIZE, sizeof e);
+			if (!e.site)
+				continue;
+			uint32_t nz = 0;
+			for (uint32_t b = 0; b < SP_HIST_BUCKETS; b++)
+				nz += e.counts[b] != 0;
+			put64(&o, e.site);
+			put64(&o, e.seen);
+			put64(&o, e.sum);
+			put64(&o, e.min);
+			put64(&o, e.max);
+			put64(&o, e.filtered);
+			put64(&o, e.evicted);
+			put32(&o, nz);
+			put32(&o, 0);
+			for (uint32_t b = 0; b < SP_HIST_BUCKETS; b++)
+				if (e.counts[b]) {
+					put32(&o, b);
+					put32(&o, e.counts[b]);
+				}
+		}
+		section_end(&o, at);
+		uint32_t nsect = (uint32_t)(3 + nt + 1);
+		if (!o.oom)
+			memcpy(o.p + SP_DUMP_SIZE_AT + 8, &nsect, 4);
+	}
 	if (o.oom) {
 		free(o.p);
 		snprintf(err, errlen, "out of memory");

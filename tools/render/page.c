@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "format.h"
 #include "msg.h"
 #include "read/tree.h"
@@ -14,9 +15,11 @@
 extern const char sp_page_head[], sp_page_tail[];
 
 void page_counts_json(struct json *j, uint64_t committed, size_t stored, uint64_t evicted, uint64_t cleared,
-		      uint64_t traces_dropped, uint64_t dropped)
+		      uint64_t traces_dropped, uint64_t dropped, uint64_t filtered)
 {
 	json_object(j, "counts");
+	/* ended: the traces that reached the store or were dropped for want
+	 * of room; those faster than SPANPROF_MIN_MS are "filtered" */
 	json_u64(j, "ended", committed + traces_dropped);
 	json_u64(j, "stored", stored);
 	json_u64(j, "committed", committed);
@@ -24,6 +27,7 @@ void page_counts_json(struct json *j, uint64_t committed, size_t stored, uint64_
 	json_u64(j, "cleared", cleared);
 	json_u64(j, "dropped", traces_dropped);
 	json_u64(j, "dropped_spans", dropped);
+	json_u64(j, "filtered", filtered);
 	json_end(j);
 }
 
@@ -43,7 +47,7 @@ void page_list_json(struct json *j, struct rd_dump *d, size_t nd, long pid)
 		json_f64(j, "total_overhead_ms", d[f].total_overhead_ms);
 		json_u64(j, "spans", d[f].spans);
 		page_counts_json(j, d[f].committed, d[f].ntraces, d[f].evicted, d[f].cleared, d[f].traces_dropped,
-				 d[f].dropped);
+				 d[f].dropped, d[f].filtered);
 		json_end(j);
 	}
 	json_end(j);
@@ -81,6 +85,13 @@ void page_list_json(struct json *j, struct rd_dump *d, size_t nd, long pid)
 		}
 	}
 	json_end(j);
+	/* The runtime's statistics over every trace ended (spanprof stats),
+	 * when the dumps have them: the page shows them per name. */
+	bool any = false;
+	for (size_t f = 0; f < nd; f++)
+		any |= d[f].nstats > 0;
+	if (any)
+		stats_json_names(j, "stats", d, nd);
 	json_end(j);
 }
 

@@ -24,7 +24,7 @@
 /* The "counts" object of `list --json` and of a page's source: what
  * became of the traces (ended = committed + traces_dropped). */
 void page_counts_json(struct json *j, uint64_t committed, size_t stored, uint64_t evicted, uint64_t cleared,
-		      uint64_t traces_dropped, uint64_t dropped);
+		      uint64_t traces_dropped, uint64_t dropped, uint64_t filtered);
 /* The list object of `nd` dumps; pid != 0: read from that live process. */
 void page_list_json(struct json *j, struct rd_dump *d, size_t nd, long pid);
 /* The trace with key `key` as an object: 0, 1 if there is no such trace
