@@ -475,7 +475,8 @@ static void dwarf_functions(struct module *m)
 		dwarf_dealloc_error(dbg, err);
 	dwarf_finish(dbg, &err);
 	qualify(m);
-	qsort(m->fns, m->nfns, sizeof *m->fns, cmp_fn);
+	if (m->nfns) /* qsort takes no NULL, even for 0 elements */
+		qsort(m->fns, m->nfns, sizeof *m->fns, cmp_fn);
 }
 
 static void open_module(struct rd_symbolizer *s, struct module *m)
