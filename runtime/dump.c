@@ -255,13 +255,14 @@ static void write_stats(struct writer *w)
 		uint32_t nz = 0;
 		for (uint32_t b = 0; b < SP_HIST_BUCKETS; b++)
 			nz += (c[b] = __atomic_load_n(&e->counts[b], __ATOMIC_RELAXED)) != 0;
-		w_u64(w, e->site);
-		w_u64(w, e->seen);
-		w_u64(w, e->sum);
-		w_u64(w, e->min);
-		w_u64(w, e->max);
-		w_u64(w, e->filtered);
-		w_u64(w, e->evicted);
+		/* threads add to these while the dump runs */
+		w_u64(w, __atomic_load_n(&e->site, __ATOMIC_RELAXED));
+		w_u64(w, __atomic_load_n(&e->seen, __ATOMIC_ACQUIRE));
+		w_u64(w, __atomic_load_n(&e->sum, __ATOMIC_RELAXED));
+		w_u64(w, __atomic_load_n(&e->min, __ATOMIC_RELAXED));
+		w_u64(w, __atomic_load_n(&e->max, __ATOMIC_RELAXED));
+		w_u64(w, __atomic_load_n(&e->filtered, __ATOMIC_RELAXED));
+		w_u64(w, __atomic_load_n(&e->evicted, __ATOMIC_RELAXED));
 		w_u32(w, nz);
 		w_u32(w, 0);
 		for (uint32_t b = 0; b < SP_HIST_BUCKETS; b++)

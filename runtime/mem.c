@@ -16,12 +16,15 @@
 
 static size_t page_size(void)
 {
+	/* threads may race to fill it: each writes the same value */
 	static size_t ps;
-	if (!ps) {
-		long v = sysconf(_SC_PAGESIZE);
-		ps = v > 0 ? (size_t)v : 4096;
+	size_t v = __atomic_load_n(&ps, __ATOMIC_RELAXED);
+	if (!v) {
+		long r = sysconf(_SC_PAGESIZE);
+		v = r > 0 ? (size_t)r : 4096;
+		__atomic_store_n(&ps, v, __ATOMIC_RELAXED);
 	}
-	return ps;
+	return v;
 }
 
 size_t sp__page_round(size_t n)
